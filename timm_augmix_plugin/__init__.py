@@ -1,0 +1,10 @@
+"""AugMix for timm: paper-faithful transforms, the JSD consistency loss, the paper's CIFAR models,
+-C corruption benchmarks and Hub model cards.
+
+Importing the package installs its hooks into timm (see :func:`install`); :func:`uninstall` removes them.
+"""
+from ._hooks import install as install, is_installed as is_installed, uninstall as uninstall
+
+__version__ = "0.1.0"
+
+install()

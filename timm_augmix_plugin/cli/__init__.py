@@ -1,0 +1,1 @@
+"""The ``timm-augmix`` command line."""
