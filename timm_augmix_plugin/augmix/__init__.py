@@ -1,0 +1,14 @@
+"""The paper's AugMix: policy strings, parameter sampling, PIL kernels, the transform and its factory."""
+from .config import POLICY_NAME, AugMixConfig, is_plugin_policy, parse_policy
+from .factory import PRESETS, create_augmix_transform
+from .image_checks import ensure_rgb_image
+from .ops import ALL_OPS, PAPER_OPS, op_argument
+from .pil_ops import apply_op
+from .sampling import AugMixParams, OpParams, sample_augmix_params
+from .transform import AugMixPaper
+
+__all__ = [
+    "ALL_OPS", "AugMixConfig", "AugMixParams", "AugMixPaper", "OpParams", "PAPER_OPS", "POLICY_NAME", "PRESETS",
+    "apply_op", "create_augmix_transform", "ensure_rgb_image", "is_plugin_policy", "op_argument", "parse_policy",
+    "sample_augmix_params",
+]

@@ -1,0 +1,93 @@
+"""``create_augmix_transform``: the plugin's own factory for the paper's training and evaluation pipelines."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from PIL import Image
+from torchvision import transforms
+
+from timm.data.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+from timm.data.transforms import MaybeToTensor
+
+from ..constants import CIFAR_MEAN, CIFAR_STD
+from .config import is_plugin_policy, parse_policy
+from .image_checks import ensure_rgb_image
+from .transform import AugMixPaper
+
+PRESETS = ("cifar", "imagenet", "none")
+CIFAR_PADDING = 4
+IMAGENET_CROP_PCT = 0.875
+
+
+class EnsureRGB:
+    """First step of the plugin's pipelines: convert or refuse image modes (see :mod:`.image_checks`)."""
+
+    def __init__(self, min_side: int) -> None:
+        self.min_side = min_side
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        return ensure_rgb_image(img, self.min_side, what="The AugMix training transform")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(min_side={self.min_side})"
+
+
+def create_augmix_transform(
+        img_size: int = 32,
+        *,
+        policy: str | None = None,
+        preset: str = "cifar",
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        is_training: bool = True,
+        separate: bool = False,
+        output: str = "float",
+) -> Callable | tuple[Callable, Callable, Callable]:
+    """Build the paper's pipeline around :class:`AugMixPaper`.
+
+    Args:
+        img_size: output side in pixels.
+        policy: ``augmix_paper...`` string; None gives ``augmix_paper`` (cifar) or ``augmix_paper-in`` (imagenet).
+        preset: ``'cifar'`` (flip, random crop with 4 px padding, then AugMix), ``'imagenet'`` (random resized crop,
+            flip, then AugMix) or ``'none'`` (AugMix only).
+        mean: normalisation mean; None picks CIFAR stats (cifar/none) or ImageNet stats (imagenet).
+        std: normalisation std, as ``mean``.
+        is_training: False returns the evaluation transform (ToTensor + Normalize; resize + centre crop for imagenet).
+        separate: return ``(primary, augmix, final)`` for timm's ``AugMixDataset(dataset, num_splits=3)``, which then
+            yields the clean view and two independent AugMix views per sample.
+        output: ``'float'`` (exact mixing) or ``'uint8'`` (for timm's prefetcher/fast_collate path).
+
+    Example:
+        >>> from timm.data import AugMixDataset, create_dataset
+        >>> ds = create_dataset('', root='train.tar', transform=create_augmix_transform(32, separate=True))
+        >>> jsd_ds = AugMixDataset(ds, num_splits=3)   # ((clean, aug1, aug2), label)
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"Unknown preset {preset!r}; expected one of {PRESETS}.")
+    if policy is not None and not is_plugin_policy(policy):
+        raise ValueError(f"policy must be an 'augmix_paper...' string, got {policy!r}.")
+    imagenet = preset == "imagenet"
+    mean = tuple(mean) if mean is not None else (IMAGENET_DEFAULT_MEAN if imagenet else CIFAR_MEAN)
+    std = tuple(std) if std is not None else (IMAGENET_DEFAULT_STD if imagenet else CIFAR_STD)
+    final = transforms.Compose([MaybeToTensor(), transforms.Normalize(mean, std)])
+
+    if not is_training:
+        if separate:
+            raise ValueError("separate=True only applies to training transforms (is_training=True).")
+        steps: list[Callable] = [EnsureRGB(1)]
+        if imagenet:
+            steps += [transforms.Resize(int(round(img_size / IMAGENET_CROP_PCT))), transforms.CenterCrop(img_size)]
+        return transforms.Compose(steps + list(final.transforms))
+
+    config = parse_policy(policy or ("augmix_paper-in" if imagenet else "augmix_paper"))
+    if preset == "cifar":
+        primary = [EnsureRGB(img_size - 2 * CIFAR_PADDING), transforms.RandomHorizontalFlip(),
+                   transforms.RandomCrop(img_size, padding=CIFAR_PADDING)]
+    elif imagenet:
+        primary = [EnsureRGB(1), transforms.RandomResizedCrop(img_size), transforms.RandomHorizontalFlip()]
+    else:
+        primary = [EnsureRGB(1)]
+    augment = AugMixPaper(config, output=output)
+    if separate:
+        return transforms.Compose(primary), transforms.Compose([augment]), final
+    return transforms.Compose(primary + [augment] + list(final.transforms))
