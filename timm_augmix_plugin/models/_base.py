@@ -1,0 +1,197 @@
+"""Shared timm-style classifier plumbing for the paper's CIFAR networks.
+
+Each network of the AugMix paper keeps the parameter names of the paper's code (so its released ``state_dict``s load
+unchanged) and only defines its trunk. This module adds what timm expects of a classifier on top: ``num_features``,
+``forward_features`` / ``forward_head(x, pre_logits=...)``, ``get_classifier`` / ``reset_classifier``, gradient
+checkpointing and the paper's weight initialisation.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import torch
+from timm.layers import SelectAdaptivePool2d
+from timm.models._manipulate import checkpoint_seq
+from torch import nn
+
+__all__ = ["GLOBAL_POOL_TYPES", "CifarClassifierBase", "FixedWindowAvgPool", "init_paper_weights", "check_positive_int"]
+
+#: Pool types accepted by every model (timm's ``SelectAdaptivePool2d`` names; ``''`` keeps the spatial map).
+GLOBAL_POOL_TYPES: tuple[str, ...] = ("", "avg", "max", "avgmax", "catavgmax", "fast")
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """Return ``value`` if it is an int >= 1, otherwise raise a ``ValueError`` naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return value
+
+
+def check_num_classes(num_classes: Any) -> int:
+    """Return ``num_classes`` if it is an int >= 0 (0 removes the classifier), else raise a ``ValueError``."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
+        raise ValueError(
+            f"num_classes must be an integer >= 0 (0 removes the classifier and returns pooled features), "
+            f"got {num_classes!r}."
+        )
+    return num_classes
+
+
+def check_rate(name: str, value: Any) -> float:
+    """Return ``value`` as a float if it lies in [0, 1), otherwise raise a ``ValueError`` naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) < 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1), got {value!r}.")
+    return float(value)
+
+
+def init_paper_weights(model: nn.Module, linear_weight: str = "default") -> None:
+    """Initialise ``model`` as the AugMix paper's CIFAR code does.
+
+    Convolutions get He-normal weights with std ``sqrt(2 / (k_h * k_w * out_channels))`` (fan-out), batch norms get
+    weight 1 / bias 0, and linear layers get a zero bias.
+
+    Args:
+        model: Network to initialise in place.
+        linear_weight: ``'default'`` keeps PyTorch's default linear weight init (WRN, DenseNet, AllConvNet);
+            ``'kaiming'`` draws it from ``kaiming_normal_`` with fan-in (ResNeXt).
+    """
+    if linear_weight not in ("default", "kaiming"):
+        raise ValueError(f"linear_weight must be 'default' or 'kaiming', got {linear_weight!r}.")
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
+            nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / fan_out))
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            if linear_weight == "kaiming":
+                nn.init.kaiming_normal_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+class FixedWindowAvgPool(nn.Module):
+    """``AvgPool2d(kernel_size)`` followed by flatten, requiring a single output position.
+
+    This is the pooling of the paper's AllConvNet: at 32 px its last feature map is 10x10 and the reference code
+    averages the top-left 8x8 window. Other input sizes would give several windows, which the classifier cannot take,
+    so they raise a ``ValueError`` that points at ``global_pool='avg'``.
+    """
+
+    def __init__(self, kernel_size: int = 8) -> None:
+        super().__init__()
+        self.kernel_size = check_positive_int("kernel_size", kernel_size)
+        self.pool_type = "paper"
+
+    def feat_mult(self) -> int:
+        """Feature multiplier (1: one value per channel)."""
+        return 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pool (N, C, H, W) to (N, C)."""
+        h, w = x.shape[-2:]
+        k = self.kernel_size
+        if not (k <= h < 2 * k and k <= w < 2 * k):
+            raise ValueError(
+                f"global_pool='paper' averages one {k}x{k} window (the reference AllConvNet at 32 px input, whose "
+                f"last feature map is 10x10), but the feature map is {h}x{w}. Use 32 px input, or "
+                f"global_pool='avg' for other input sizes."
+            )
+        return torch.flatten(nn.functional.avg_pool2d(x, k), 1)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}"
+
+
+class CifarClassifierBase(nn.Module):
+    """timm classifier interface shared by the paper's CIFAR networks.
+
+    Subclasses build their trunk, then call :meth:`_init_head` to create ``global_pool``, ``head_drop`` and the final
+    linear layer under the attribute name :attr:`classifier_attr` (the name the paper's code uses, so checkpoints
+    keep their keys). They implement :meth:`forward_features` returning the (N, num_features, H, W) map.
+    """
+
+    #: Attribute name of the final linear layer (``'fc'`` or ``'classifier'``, as in the paper's code).
+    classifier_attr: ClassVar[str] = "fc"
+    #: Pool types this network accepts besides :data:`GLOBAL_POOL_TYPES`.
+    extra_pool_types: ClassVar[tuple[str, ...]] = ()
+    #: Linear weight init of the paper's code for this network (see :func:`init_paper_weights`).
+    linear_weight_init: ClassVar[str] = "default"
+
+    num_classes: int
+    num_features: int
+    head_hidden_size: int
+    drop_rate: float
+    grad_checkpointing: bool
+    feature_info: list[dict[str, Any]]
+
+    def _create_pool(self, global_pool: str) -> nn.Module:
+        allowed = GLOBAL_POOL_TYPES + self.extra_pool_types
+        if not isinstance(global_pool, str) or global_pool not in allowed:
+            raise ValueError(
+                f'{type(self).__name__} does not support global_pool={global_pool!r}; choose one of '
+                f'{", ".join(repr(p) for p in allowed)}.'
+            )
+        if global_pool == "paper":
+            return FixedWindowAvgPool(8)
+        return SelectAdaptivePool2d(pool_type=global_pool, flatten=bool(global_pool))
+
+    def _init_head(self, num_features: int, num_classes: int, global_pool: str, drop_rate: float) -> None:
+        self.num_classes = check_num_classes(num_classes)
+        self.num_features = self.head_hidden_size = num_features
+        self.drop_rate = check_rate("drop_rate", drop_rate)
+        self.grad_checkpointing = False
+        self.global_pool = self._create_pool(global_pool)
+        self.head_drop = nn.Dropout(self.drop_rate)
+        self._set_classifier(self._make_classifier(num_classes))
+
+    def _make_classifier(self, num_classes: int) -> nn.Module:
+        if num_classes == 0:
+            return nn.Identity()
+        return nn.Linear(self.num_features * self.global_pool.feat_mult(), num_classes)
+
+    def _set_classifier(self, module: nn.Module) -> None:
+        setattr(self, self.classifier_attr, module)
+
+    def get_classifier(self) -> nn.Module:
+        """Return the final classification layer (``nn.Identity`` after ``reset_classifier(0)``)."""
+        return getattr(self, self.classifier_attr)
+
+    def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
+        """Replace the classifier with a freshly initialised one.
+
+        Args:
+            num_classes: New number of classes; 0 removes the classifier so ``forward`` returns pooled features.
+            global_pool: New pool type (``''`` keeps the spatial map); ``None`` keeps the current one.
+        """
+        self.num_classes = check_num_classes(num_classes)
+        if global_pool is not None:
+            self.global_pool = self._create_pool(global_pool)
+        classifier = self._make_classifier(num_classes)
+        init_paper_weights(classifier, linear_weight=self.linear_weight_init)
+        self._set_classifier(classifier)
+
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Recompute each stage's activations in the backward pass to save memory."""
+        self.grad_checkpointing = enable
+
+    def _run_stage(self, stage: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+        if self.grad_checkpointing and not torch.jit.is_scripting():
+            return checkpoint_seq(stage, x)
+        return stage(x)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Trunk: image batch (N, C, H, W) -> feature map (N, num_features, H', W')."""
+        raise NotImplementedError
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Pool, apply dropout and classify a feature map; ``pre_logits=True`` stops before the classifier."""
+        x = self.global_pool(x)
+        x = self.head_drop(x)
+        return x if pre_logits else self.get_classifier()(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (N, num_classes) for an image batch (N, C, H, W)."""
+        return self.forward_head(self.forward_features(x))

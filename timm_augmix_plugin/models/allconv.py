@@ -1,0 +1,93 @@
+"""All-convolutional network (Springenberg et al., 2015) in the variant of the AugMix paper's code.
+
+Layer list (``models/cifar/allconv.py`` of google-research/augmix), every conv followed by BatchNorm and the sigmoid
+GELU approximation ``sigmoid(1.702 x) * x``:
+
+* three 3x3 convs with 96 channels (padding 1), 2x2 max-pool, dropout 0.5;
+* three 3x3 convs with 192 channels (padding 1), 2x2 max-pool, dropout 0.5;
+* one 3x3 conv without padding, then two 1x1 "NIN" convs with padding 1 (each grows the map by 2 px), all 192 ch;
+* ``AvgPool2d(8)``: at 32 px input the last map is 10x10, so the reference code averages its top-left 8x8 window;
+  ``global_pool='paper'`` (the default) reproduces that, ``'avg'`` averages the whole map and accepts any input size.
+
+Parameter names (``features.<index>``, ``classifier``) follow the reference code so its checkpoints load as is.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._base import CifarClassifierBase, check_positive_int, check_rate, init_paper_weights
+
+__all__ = ["SigmoidGELU", "AllConvNet"]
+
+
+class SigmoidGELU(nn.Module):
+    """GELU approximated as ``sigmoid(1.702 x) * x`` (the form the AugMix code uses)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the activation element-wise."""
+        return torch.sigmoid(1.702 * x) * x
+
+
+def _conv_bn_act(in_chs: int, out_chs: int, kernel_size: int, padding: int) -> list[nn.Module]:
+    return [nn.Conv2d(in_chs, out_chs, kernel_size, padding=padding), nn.BatchNorm2d(out_chs), SigmoidGELU()]
+
+
+class AllConvNet(CifarClassifierBase):
+    """The AugMix paper's AllConvNet for 32 px images.
+
+    Args:
+        num_classes: Number of classes (0: no classifier, ``forward`` returns pooled features).
+        in_chans: Number of input channels.
+        width1: Channels of the first three convolutions (96 in the paper).
+        width2: Channels of all later convolutions (192 in the paper).
+        pool_drop_rate: Dropout after each of the two max-pools (0.5 in the paper).
+        drop_rate: Dropout before the classifier (timm's usual ``drop_rate``; the paper uses none).
+        global_pool: ``'paper'`` (the reference 8x8 window, needs 32 px input) or a timm pool type such as ``'avg'``.
+    """
+
+    classifier_attr = "classifier"
+    extra_pool_types = ("paper",)
+
+    def __init__(
+            self,
+            num_classes: int = 10,
+            in_chans: int = 3,
+            width1: int = 96,
+            width2: int = 192,
+            pool_drop_rate: float = 0.5,
+            drop_rate: float = 0.0,
+            global_pool: str = "paper",
+    ) -> None:
+        super().__init__()
+        check_positive_int("in_chans", in_chans)
+        check_positive_int("width1", width1)
+        check_positive_int("width2", width2)
+        pool_drop_rate = check_rate("pool_drop_rate", pool_drop_rate)
+        layers: list[nn.Module] = []
+        in_chs = in_chans
+        for width in (width1, width2):
+            for _ in range(3):
+                layers += _conv_bn_act(in_chs, width, 3, padding=1)
+                in_chs = width
+            layers += [nn.MaxPool2d(kernel_size=2, stride=2), nn.Dropout(pool_drop_rate)]
+        layers += _conv_bn_act(width2, width2, 3, padding=0)
+        layers += _conv_bn_act(width2, width2, 1, padding=1)
+        layers += _conv_bn_act(width2, width2, 1, padding=1)
+        self.features = nn.Sequential(*layers)
+        last = len(layers) - 1
+        self.feature_info = [
+            dict(num_chs=width1, reduction=1, module="features.8"),
+            dict(num_chs=width2, reduction=2, module="features.19"),
+            dict(num_chs=width2, reduction=4, module=f"features.{last}"),
+        ]
+        self._init_head(width2, num_classes, global_pool, drop_rate)
+        init_paper_weights(self, linear_weight=self.linear_weight_init)
+
+    def group_matcher(self, coarse: bool = False) -> dict[str, object]:
+        """Parameter groups for timm's layer-wise LR decay: one group per conv-BN pair."""
+        return dict(stem=r"^features\.[01]\.", blocks=r"^features\.(\d+)")
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Image batch (N, C, 32, 32) -> feature map (N, width2, 10, 10)."""
+        return self._run_stage(self.features, x)
