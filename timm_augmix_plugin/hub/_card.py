@@ -1,0 +1,216 @@
+"""Model cards built from typed data: ``ModelCardData`` + ``EvalResult`` metadata and a Jinja body."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from ._datasets import benchmark_names
+from ._hashing import CARD_HASH_KEY
+from ._results import RobustnessResults
+from ._template import MODEL_CARD_TEMPLATE
+
+TASK_TYPE = "image-classification"
+TASK_NAME = "Image Classification"
+BASE_TAGS = ("image-classification", "timm", "augmix", "robustness", "common-corruptions", "timm-augmix-plugin")
+
+# Metric ids used in the card's model-index (``metric_type``), with their pretty names.
+METRIC_NAMES: dict[str, str] = {
+    "error": "Top-1 error (%)",
+    "mean_corruption_error": "Mean corruption error (%, unnormalised)",
+    "mce": "mCE (%)",
+    "relative_mce": "Relative mCE (%)",
+    "rms_calibration_error": "RMS calibration error (%)",
+}
+
+
+@dataclass(frozen=True)
+class PlotFile:
+    """A plot shipped in the card folder: its file name and the caption shown in the card."""
+
+    file: str
+    title: str
+
+
+def build_card_data(
+        results: RobustnessResults,
+        *,
+        model_name: str,
+        license: str = "apache-2.0",
+) -> ModelCardData:
+    """The card's metadata: library, tags, datasets, license, weights hash and the eval results as ``model-index``.
+
+    Eval results: clean top-1 error and RMS calibration error on the clean test set (when evaluated); on the -C set
+    the mean corruption error (CIFAR style, unnormalised), the AlexNet-normalised mCE and relative mCE when the
+    results have them (ImageNet style), and the RMS calibration error over all corrupted images.
+    """
+    names = benchmark_names(results.dataset)
+
+    normalizer = _normalizer_label(results.raw.get("mce_normalizer"))
+
+    def result(metric: str, value: float, *, clean: bool) -> EvalResult:
+        name = METRIC_NAMES[metric]
+        if metric in ("mce", "relative_mce"):
+            name = f"{name[:-1]}, normalised by {normalizer})"
+        return EvalResult(
+            task_type=TASK_TYPE, task_name=TASK_NAME,
+            dataset_type=names.clean_id if clean else names.corrupted_id,
+            dataset_name=names.clean_name if clean else names.corrupted_name,
+            dataset_split="test",
+            metric_type=metric, metric_name=name, metric_value=round(float(value), 4),
+        )
+
+    eval_results = []
+    if results.clean_error is not None:
+        eval_results.append(result("error", results.clean_error, clean=True))
+    eval_results.append(result("mean_corruption_error", results.mean_corruption_error, clean=False))
+    if results.mce is not None:
+        eval_results.append(result("mce", results.mce, clean=False))
+    if results.relative_mce is not None:
+        eval_results.append(result("relative_mce", results.relative_mce, clean=False))
+    eval_results.append(result("rms_calibration_error", results.corrupted["rms_calibration_error"], clean=False))
+    if results.clean is not None:
+        eval_results.append(result("rms_calibration_error", results.clean["rms_calibration_error"], clean=True))
+
+    tags = list(dict.fromkeys((*BASE_TAGS, names.clean_id.split("/")[-1], names.corrupted_id)))
+    return ModelCardData(
+        library_name="timm",
+        pipeline_tag=TASK_TYPE,
+        license=license,
+        tags=tags,
+        datasets=[names.clean_id],
+        metrics=["error", "mean_corruption_error", "rms_calibration_error"],
+        model_name=model_name,
+        eval_results=eval_results,
+        **{CARD_HASH_KEY: results.weights_sha256},
+    )
+
+
+def render_model_card(
+        results: RobustnessResults,
+        *,
+        model_name: str,
+        architecture: str,
+        pretrained_cfg: dict[str, Any],
+        recipe_text: str,
+        needs_plugin: bool,
+        plots: list[PlotFile] | tuple[PlotFile, ...] = (),
+        repo_id: str | None = None,
+        folder_name: str | None = None,
+        license: str = "apache-2.0",
+        plugin_version: str = "",
+        description: str | None = None,
+) -> ModelCard:
+    """Render the whole model card (metadata + body) with ``ModelCard.from_template``.
+
+    Args:
+        results: Validated eval-c results for the card's weights.
+        model_name: Name shown as the title and in ``model-index``.
+        architecture: timm model name of the weights.
+        pretrained_cfg: The ``pretrained_cfg`` section of the folder's ``config.json`` (preprocessing shown).
+        recipe_text: The resolved training recipe, YAML text, embedded verbatim.
+        needs_plugin: Whether loading needs ``import timm_augmix_plugin`` (the plugin's own architectures).
+        plots: Plot files shipped next to the card.
+        repo_id: Hub repository used in the loading example (a placeholder when not known yet).
+        folder_name: Name of the local folder used in the ``local-dir:`` example.
+        license: License id for the metadata.
+        plugin_version: Version of the plugin that built the card.
+        description: Free text put at the top of the card body.
+    """
+    names = benchmark_names(results.dataset)
+    card_data = build_card_data(results, model_name=model_name, license=license)
+    summary_rows = []
+    if results.clean_error is not None:
+        summary_rows.append({"label": "Clean top-1 error (%)", "dataset": names.clean_name,
+                             "value": _pct(results.clean_error)})
+    summary_rows.append({"label": "Mean corruption error (%, unnormalised)", "dataset": names.corrupted_name,
+                         "value": _pct(results.mean_corruption_error)})
+    normalizer = _normalizer_label(results.raw.get("mce_normalizer"))
+    if results.mce is not None:
+        summary_rows.append({"label": f"mCE (%, normalised by {normalizer})", "dataset": names.corrupted_name,
+                             "value": _pct(results.mce)})
+    if results.relative_mce is not None:
+        summary_rows.append({"label": f"Relative mCE (%, normalised by {normalizer})",
+                             "dataset": names.corrupted_name, "value": _pct(results.relative_mce)})
+    for section, dataset in ((results.clean, names.clean_name), (results.corrupted, names.corrupted_name)):
+        for key, label in (("rms_calibration_error", "RMS calibration error (%)"),
+                           ("ece", "Expected calibration error (%)"), ("nll", "Negative log-likelihood (nats)")):
+            if section is not None and key in section:
+                summary_rows.append({"label": label, "dataset": dataset, "value": _num(section[key])})
+    if results.benchmark_style == "imagenet":
+        benchmark_note = "ImageNet-style benchmark (as the AugMix paper's ImageNet-C table)."
+    else:
+        benchmark_note = "CIFAR-style benchmark (as the AugMix paper's CIFAR-10-C/CIFAR-100-C tables)."
+    benchmark_note += (
+        " The mean corruption error is the plain mean over corruptions and severities of the top-1 error."
+    )
+    if results.mce is not None:
+        benchmark_note += (
+            f" mCE divides each corruption's error (mean over severities) by that of {normalizer} before averaging"
+            " over the corruptions; relative mCE does the same with the error increase over the clean error."
+        )
+    error_rows = [
+        {"name": name, "cells": [_pct(results.errors[name][s]) for s in results.severities],
+         "mean": _pct(results.corruption_errors[name])}
+        for name in results.corruptions
+    ]
+    severity_means = [
+        _pct(sum(results.errors[name][s] for name in results.corruptions) / len(results.corruptions))
+        for s in results.severities
+    ]
+    preprocessing = [
+        str(tuple(pretrained_cfg.get("input_size", ()))),
+        _floats(pretrained_cfg.get("mean")),
+        _floats(pretrained_cfg.get("std")),
+        str(pretrained_cfg.get("crop_pct", "")),
+        str(pretrained_cfg.get("interpolation", "")),
+    ]
+    raw = results.raw
+    return ModelCard.from_template(
+        card_data,
+        template_str=MODEL_CARD_TEMPLATE,
+        model_name=model_name,  # the metadata's model_name is folded into model-index; the body needs it too
+        architecture=architecture,
+        clean_name=names.clean_name,
+        corrupted_name=names.corrupted_name,
+        needs_plugin=needs_plugin,
+        plugin_version=plugin_version,
+        description=description,
+        summary_rows=summary_rows,
+        benchmark_note=benchmark_note,
+        severities=list(results.severities),
+        error_rows=error_rows,
+        severity_means=severity_means,
+        mean_corruption_error=_pct(results.mean_corruption_error),
+        plots=list(plots),
+        repo_id=repo_id or f"<your-org>/{model_name}",
+        folder_name=folder_name or model_name,
+        preprocessing=preprocessing,
+        recipe_text=recipe_text.rstrip("\n"),
+        weights_sha256=results.weights_sha256,
+        num_clean_samples=raw.get("num_clean_samples", "not recorded"),
+        num_corrupted_samples=raw.get("num_corrupted_samples", "not recorded"),
+        created=raw.get("created", "not recorded"),
+    )
+
+
+def _normalizer_label(normalizer: str | None) -> str:
+    if normalizer is None or normalizer.lower() == "alexnet":
+        return "AlexNet"
+    return f"the baseline {Path(normalizer).name}"
+
+
+def _pct(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _num(value: float) -> str:
+    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.4f}"
+
+
+def _floats(values: Any) -> str:
+    if not values:
+        return ""
+    return "(" + ", ".join(f"{float(v):.4f}" for v in values) + ")"
