@@ -1,0 +1,163 @@
+"""Evaluate a model on a corruption benchmark (CIFAR-10/100-C, ImageNet-C, or generated) and write results.json + plots.
+
+Reads released -C sets (CIFAR layout <corruption>.npy + labels.npy; ImageNet-C layout
+<corruption>/<severity>/<class>/*.JPEG) or generates the corruptions on the fly from clean data (--generate).
+Reports errors per corruption and severity, the CIFAR-style mean corruption error, mCE / relative mCE (AlexNet-
+normalised for ImageNet-C, or normalised by --baseline results), and RMS calibration error, ECE and NLL on clean and
+corrupted data. Runs on several processes under `accelerate launch`.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..evaluation.metrics import BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS
+
+
+def _corruption_list(value: str) -> list[str]:
+    if value == "benchmark":
+        return list(BENCHMARK_CORRUPTIONS)
+    if value == "all":
+        return list(BENCHMARK_CORRUPTIONS + EXTRA_CORRUPTIONS)
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected comma-separated corruption names, 'benchmark' or 'all'")
+    return names
+
+
+def _severity_list(value: str) -> list[int]:
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers in 1..5, got {value!r}") from None
+
+
+EPILOG = """examples:
+  timm-augmix eval-c --model wrn40_2 --checkpoint runs/wrn40_2/final --c-data data/CIFAR-10-C \\
+      --clean-data data/cifar10/test.tar --out eval/wrn40_2/results.json
+  timm-augmix eval-c --model local-dir:runs/wrn40_2/final --generate --clean-data data/cifar10/test.tar \\
+      --limit 1000 --out eval/quick/results.json
+  accelerate launch --num_processes 2 -m timm_augmix_plugin.cli.eval_c --model ... --c-data ... --out ...
+      (2 GPUs; for 2 CPU processes use `accelerate launch --multi_gpu --num_processes 2 ...` plus --cpu)
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register eval-c's options on ``parser`` (and its examples as the epilog)."""
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    m = parser.add_argument_group("model")
+    m.add_argument("--model", required=True,
+                   help="timm model name (e.g. wrn40_2, resnet50.a1_in1k), hf-hub:org/name or local-dir:DIR")
+    m.add_argument("--checkpoint", default=None,
+                   help="with a timm name: .safetensors file, or folder with model.safetensors (training final/ or "
+                        "checkpoint folder)")
+    m.add_argument("--num-classes", type=int, default=None, help="classifier size (default: from the checkpoint)")
+    m.add_argument("--img-size", type=int, default=None,
+                   help="input size to evaluate at, overriding the model's pretrained_cfg (must match the -C images)")
+    m.add_argument("--no-pretrained", dest="pretrained", action="store_false",
+                   help="timm name without --checkpoint: random weights instead of timm's pretrained ones")
+
+    d = parser.add_argument_group("data")
+    d.add_argument("--c-data", default=None, help="-C set folder (CIFAR .npy layout or ImageNet-C folder layout)")
+    d.add_argument("--layout", choices=("auto", "cifar", "imagenet"), default="auto", help="layout of --c-data")
+    d.add_argument("--clean-data", default=None,
+                   help="clean test images: folder or .tar of class folders, or a timm dataset name (torch/cifar10)")
+    d.add_argument("--clean-split", default="validation", help="split for a named --clean-data dataset")
+    d.add_argument("--download", action="store_true", help="allow a named --clean-data dataset to download")
+    d.add_argument("--generate", action="store_true",
+                   help="corrupt --clean-data on the fly with timm_augmix_plugin.corruptions.corrupt instead of "
+                        "reading --c-data")
+    d.add_argument("--seed", type=int, default=0, help="seed of the generated corruptions (per sample derived)")
+    d.add_argument("--size-table", type=int, default=None,
+                   help="--generate: corruption parameter table (32, 64 or 224; default: by image size)")
+    d.add_argument("--corruptions", type=_corruption_list, default=None,
+                   help="comma-separated names, 'benchmark' (the 15, default) or 'all' (15 + 4 extra)")
+    d.add_argument("--severities", type=_severity_list, default=[1, 2, 3, 4, 5], help="comma-separated, default 1..5")
+    d.add_argument("--limit", type=int, default=None,
+                   help="at most N images per split (evenly spread; the same indices for clean and every severity)")
+    d.add_argument("--dataset-name", default=None, help="name recorded in results.json (default: the folder name)")
+
+    r = parser.add_argument_group("metrics")
+    r.add_argument("--benchmark-style", choices=("auto", "cifar", "imagenet"), default="auto",
+                   help="imagenet: mCE normalised by AlexNet; cifar: unnormalised mean error, mCE only with --baseline "
+                        "(auto: imagenet for 1000-class 224px models on folder/generated data)")
+    r.add_argument("--baseline", default=None,
+                   help="results.json of a baseline model to normalise CE/mCE and relative mCE by (instead of AlexNet)")
+    r.add_argument("--rms-reference-quirk", action="store_true",
+                   help="RMS calibration error as the reference code computes it (skips the last adaptive bin); "
+                        "default counts all bins")
+    r.add_argument("--rms-bin-size", type=int, default=100, help="samples per adaptive RMS bin (default 100)")
+    r.add_argument("--ece-bins", type=int, default=15, help="equal-width bins for ECE and reliability plots")
+
+    o = parser.add_argument_group("run and output")
+    o.add_argument("--out", required=True, help="results.json path")
+    o.add_argument("--plots-dir", default=None, help="folder for the PNG plots (default: next to --out)")
+    o.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG plots")
+    o.add_argument("--batch-size", type=int, default=256, help="per-process batch size")
+    o.add_argument("--workers", type=int, default=2, help="data loader workers per process")
+    o.add_argument("--cpu", action="store_true", help="run on CPU even when an accelerator is available")
+
+
+def config_from_args(args: argparse.Namespace):
+    """The :class:`~timm_augmix_plugin.evaluation.pipeline.EvalCConfig` of parsed arguments."""
+    from ..evaluation.pipeline import EvalCConfig
+
+    return EvalCConfig(
+        model=args.model, out=args.out, c_data=args.c_data, checkpoint=args.checkpoint, num_classes=args.num_classes,
+        img_size=args.img_size, pretrained=args.pretrained, clean_data=args.clean_data, clean_split=args.clean_split,
+        download=args.download, generate=args.generate, seed=args.seed, size_table=args.size_table,
+        layout=args.layout, corruptions=args.corruptions, severities=args.severities,
+        benchmark_style=args.benchmark_style, baseline=args.baseline, dataset_name=args.dataset_name,
+        rms_reference_quirk=args.rms_reference_quirk, rms_bin_size=args.rms_bin_size, ece_bins=args.ece_bins,
+        batch_size=args.batch_size, workers=args.workers, limit=args.limit, plots=args.plots, plots_dir=args.plots_dir,
+    )
+
+
+def _print_summary(results: dict) -> None:
+    lines = [f"{results['model']} on {results['dataset']} ({results['num_corrupted_samples']} corrupted samples)"]
+    if results["clean_error"] is not None:
+        lines.append(f"  clean error               {results['clean_error']:7.2f} %")
+    averaged = results.get("averaged_corruptions") or results["corruptions"]
+    over = f"  (over {len(averaged)} corruptions)" if len(averaged) != len(BENCHMARK_CORRUPTIONS) else ""
+    lines.append(f"  mean corruption error     {results['mean_corruption_error']:7.2f} %{over}")
+    if results["mce"] is not None:
+        lines.append(f"  mCE ({results['mce_normalizer']})".ljust(28) + f"{results['mce']:7.2f}")
+    if results["relative_mce"] is not None:
+        lines.append(f"  relative mCE              {results['relative_mce']:7.2f}")
+    for name in ("clean", "corrupted"):
+        block = results[name]
+        if block is not None:
+            lines.append(f"  {name:9s} RMS calib {block['rms_calibration_error']:6.2f} %  ECE {block['ece']:6.2f} %  "
+                         f"NLL {block['nll']:.4f}")
+    print("\n".join(lines))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run eval-c; returns 0 on success, 2 for bad input (the message goes to stderr)."""
+    from accelerate import Accelerator
+
+    from ..evaluation.pipeline import evaluate_corruptions
+
+    accelerator = Accelerator(cpu=args.cpu)
+    try:
+        results = evaluate_corruptions(config_from_args(args), accelerator=accelerator)
+    except (ValueError, FileNotFoundError, TypeError) as err:
+        if accelerator.is_main_process:
+            print(f"timm-augmix eval-c: error: {err}", file=sys.stderr)
+        return 2
+    if accelerator.is_main_process:
+        _print_summary(results)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry point (``python -m timm_augmix_plugin.cli.eval_c``, ``accelerate launch -m ...``)."""
+    parser = argparse.ArgumentParser(prog="timm-augmix eval-c", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""PNG plots of an eval-c run (matplotlib, Agg backend): error vs severity, and reliability diagrams."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import metrics
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_error_vs_severity(results: Mapping[str, Any], path: str | os.PathLike) -> Path:
+    """One line per corruption (error % vs severity), the mean over corruptions in bold, clean error at severity 0."""
+    plt = _pyplot()
+    severities = [int(s) for s in results["severities"]]
+    corruptions = list(results["corruptions"])
+    clean = results.get("clean_error")
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    cmap = plt.get_cmap("tab20")
+    xs = ([0] if clean is not None else []) + severities
+    for i, c in enumerate(corruptions):
+        ys = ([clean] if clean is not None else []) + [results["errors"][c][str(s)] for s in severities]
+        ax.plot(xs, ys, marker="o", ms=3, lw=1.2, color=cmap(i % 20), label=c)
+    averaged = list(results.get("averaged_corruptions") or corruptions)
+    mean = [float(np.mean([results["errors"][c][str(s)] for c in averaged])) for s in severities]
+    label = "mean" if len(averaged) == len(corruptions) else f"mean of the {len(averaged)} benchmark corruptions"
+    ax.plot(xs, ([clean] if clean is not None else []) + mean, color="black", lw=3, marker="s", label=label)
+    ax.set_xticks(xs)
+    ax.set_xticklabels(["clean" if x == 0 else str(x) for x in xs])
+    ax.set_xlabel("severity")
+    ax.set_ylabel("top-1 error (%)")
+    title = f"{results.get('model', '')} on {results.get('dataset', '')}: mean corruption error "
+    title += f"{results['mean_corruption_error']:.2f}%"
+    if results.get("mce") is not None:
+        title += f", mCE {results['mce']:.1f}"
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=1, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _reliability_panel(ax, hist_ax, confidence: np.ndarray, correct: np.ndarray, title: str, num_bins: int,
+                       summary: Mapping[str, float]) -> None:
+    bins = metrics.reliability_bins(confidence, correct, num_bins)
+    edges = bins["edges"]
+    width = edges[1] - edges[0]
+    centers = edges[:-1] + width / 2
+    filled = bins["count"] > 0
+    ax.bar(centers[filled], bins["accuracy"][filled], width=width, edgecolor="black", color="tab:blue",
+           label="accuracy")
+    gap_bottom = np.minimum(bins["accuracy"], bins["confidence"])[filled]
+    gap_height = np.abs(bins["accuracy"] - bins["confidence"])[filled]
+    ax.bar(centers[filled], gap_height, bottom=gap_bottom, width=width, color="tab:red", alpha=0.35, hatch="//",
+           edgecolor="tab:red", label="gap to mean confidence")
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("accuracy")
+    ax.set_title(
+        f"{title}\nerror {summary['error']:.2f}%  RMS {summary['rms_calibration_error']:.2f}%  "
+        f"ECE {summary['ece']:.2f}%  NLL {summary['nll']:.3f}",
+        fontsize=9,
+    )
+    ax.legend(fontsize=7, loc="upper left")
+    hist_ax.bar(centers, bins["count"] / bins["count"].sum(), width=width, color="tab:gray", edgecolor="black")
+    hist_ax.set_xlim(0, 1)
+    hist_ax.set_xlabel("confidence (max softmax probability)")
+    hist_ax.set_ylabel("share", fontsize=8)
+
+
+def plot_reliability(
+    panels: Mapping[str, tuple[np.ndarray, np.ndarray, Mapping[str, float]]],
+    path: str | os.PathLike,
+    num_bins: int = 15,
+) -> Path:
+    """Reliability diagrams side by side, e.g. ``{"clean": (conf, correct, summary), "corrupted": (...)}``.
+
+    ``summary`` is the calibration block of results.json shown in the panel title.
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, len(panels), figsize=(5.5 * len(panels), 6.5), squeeze=False, sharex="col",
+                             gridspec_kw={"height_ratios": [3, 1]})
+    for k, (title, (confidence, correct, summary)) in enumerate(panels.items()):
+        _reliability_panel(axes[0][k], axes[1][k], np.asarray(confidence), np.asarray(correct), title, num_bins,
+                           summary)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

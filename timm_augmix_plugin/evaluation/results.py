@@ -1,0 +1,193 @@
+"""results.json of ``eval-c``: the versioned schema, validation, reading and writing.
+
+Schema version 1 (keys beyond these are allowed and kept)::
+
+    schema_version: 1
+    model, architecture: str;  num_classes: int;  weights_sha256: 64 hex chars
+    dataset: str;  benchmark_style: "cifar" | "imagenet"
+    corruptions: [str];  severities: [int in 1..5]
+    clean_error: float | null                       # percent
+    errors: {corruption: {"<severity>": float}}     # percent
+    corruption_errors: {corruption: float}          # mean over severities, percent
+    mean_corruption_error: float                    # mean over the benchmark corruptions evaluated (CIFAR style)
+    mce, relative_mce: float | null;  mce_normalizer: "alexnet" | "<baseline results path>" | null
+    clean, corrupted: {error, rms_calibration_error, ece: percent; nll: nats} (clean may be null)
+    num_clean_samples, num_corrupted_samples: int
+    plugin_version: str;  created: ISO-8601 UTC
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+STYLES = ("cifar", "imagenet")
+CALIBRATION_KEYS = ("error", "rms_calibration_error", "ece", "nll")
+_REQUIRED: dict[str, tuple[type, ...]] = {
+    "schema_version": (int,),
+    "model": (str,),
+    "architecture": (str,),
+    "num_classes": (int,),
+    "weights_sha256": (str,),
+    "dataset": (str,),
+    "benchmark_style": (str,),
+    "corruptions": (list,),
+    "severities": (list,),
+    "clean_error": (int, float, type(None)),
+    "errors": (dict,),
+    "corruption_errors": (dict,),
+    "mean_corruption_error": (int, float),
+    "mce": (int, float, type(None)),
+    "relative_mce": (int, float, type(None)),
+    "mce_normalizer": (str, type(None)),
+    "clean": (dict, type(None)),
+    "corrupted": (dict,),
+    "num_clean_samples": (int,),
+    "num_corrupted_samples": (int,),
+    "plugin_version": (str,),
+    "created": (str,),
+}
+
+
+def utc_now() -> str:
+    """Current UTC time as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_percent(problems: list[str], where: str, value: Any) -> None:
+    if not _is_number(value):
+        problems.append(f"{where} must be a finite number, got {value!r}")
+    elif not 0.0 <= value <= 100.0:
+        problems.append(f"{where} must be a percentage in [0, 100], got {value}")
+
+
+def _check_calibration(problems: list[str], where: str, block: Any) -> None:
+    if not isinstance(block, Mapping):
+        problems.append(f"{where} must be an object with keys {CALIBRATION_KEYS}")
+        return
+    for key in CALIBRATION_KEYS:
+        if key not in block:
+            problems.append(f"{where}.{key} is missing")
+        elif key == "nll":
+            if not _is_number(block[key]) or block[key] < 0:
+                problems.append(f"{where}.nll must be a finite non-negative number, got {block[key]!r}")
+        else:
+            _check_percent(problems, f"{where}.{key}", block[key])
+
+
+def validation_problems(results: Mapping[str, Any]) -> list[str]:
+    """Every way ``results`` departs from schema version 1 (empty list: valid)."""
+    problems: list[str] = []
+    if not isinstance(results, Mapping):
+        return [f"results must be a JSON object, got {type(results).__name__}"]
+    for key, types in _REQUIRED.items():
+        if key not in results:
+            problems.append(f"missing key {key!r}")
+        elif not isinstance(results[key], types) or (isinstance(results[key], bool) and bool not in types):
+            names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            problems.append(f"{key!r} must be {names}, got {type(results[key]).__name__}")
+    if problems:
+        return problems
+    if results["schema_version"] != SCHEMA_VERSION:
+        problems.append(f"schema_version {results['schema_version']} is not supported (expected {SCHEMA_VERSION})")
+    if results["benchmark_style"] not in STYLES:
+        problems.append(f"benchmark_style must be one of {STYLES}, got {results['benchmark_style']!r}")
+    if not re.fullmatch(r"[0-9a-f]{64}", results["weights_sha256"]):
+        problems.append("weights_sha256 must be 64 lowercase hex characters")
+    if results["num_classes"] < 1:
+        problems.append(f"num_classes must be >= 1, got {results['num_classes']}")
+    corruptions, severities = results["corruptions"], results["severities"]
+    if not corruptions or not all(isinstance(c, str) for c in corruptions):
+        problems.append("corruptions must be a non-empty list of names")
+    if not severities or not all(isinstance(s, int) and 1 <= s <= 5 for s in severities):
+        problems.append("severities must be a non-empty list of integers in 1..5")
+    if results["clean_error"] is not None:
+        _check_percent(problems, "clean_error", results["clean_error"])
+    expected_sev = {str(s) for s in severities if isinstance(s, int)}
+    for c in corruptions:
+        per_sev = results["errors"].get(c)
+        if not isinstance(per_sev, Mapping):
+            problems.append(f"errors[{c!r}] is missing")
+        else:
+            if set(per_sev) != expected_sev:
+                problems.append(f"errors[{c!r}] has severities {sorted(per_sev)}, expected {sorted(expected_sev)}")
+            for s, v in per_sev.items():
+                _check_percent(problems, f"errors[{c!r}][{s!r}]", v)
+        if c not in results["corruption_errors"]:
+            problems.append(f"corruption_errors[{c!r}] is missing")
+        else:
+            _check_percent(problems, f"corruption_errors[{c!r}]", results["corruption_errors"][c])
+    extra = sorted(set(results["errors"]) - set(corruptions))
+    if extra:
+        problems.append(f"errors has corruptions not listed in 'corruptions': {extra}")
+    _check_percent(problems, "mean_corruption_error", results["mean_corruption_error"])
+    for key in ("mce", "relative_mce"):
+        value = results[key]
+        if value is not None and (not _is_number(value) or value < 0 and key == "mce"):
+            problems.append(f"{key} must be a finite number (or null), got {value!r}")
+    if (results["mce"] is None) != (results["mce_normalizer"] is None):
+        problems.append("mce and mce_normalizer must both be set or both be null")
+    if results["clean"] is None:
+        if results["clean_error"] is not None:
+            problems.append("clean is null but clean_error is set")
+    else:
+        _check_calibration(problems, "clean", results["clean"])
+    _check_calibration(problems, "corrupted", results["corrupted"])
+    if results["num_corrupted_samples"] < 1:
+        problems.append("num_corrupted_samples must be >= 1")
+    if results["num_clean_samples"] < 0:
+        problems.append("num_clean_samples must be >= 0")
+    return problems
+
+
+def validate_results(results: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` listing every schema problem of ``results``."""
+    problems = validation_problems(results)
+    if problems:
+        listing = "\n  - ".join(problems)
+        raise ValueError(f"invalid eval-c results (schema v{SCHEMA_VERSION}):\n  - {listing}")
+
+
+def write_results(results: Mapping[str, Any], path: str | os.PathLike) -> Path:
+    """Validate and write ``results`` as indented JSON (creating parent folders); returns the path."""
+    validate_results(results)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(results, fh, indent=2, allow_nan=False)
+        fh.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_results(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and validate a results.json.
+
+    Raises:
+        FileNotFoundError: missing file.
+        ValueError: not JSON, or not schema version 1.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"results file {path} does not exist; create it with `timm-augmix eval-c --out {path}`")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            results = json.load(fh)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON ({err})") from None
+    try:
+        validate_results(results)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+    return results

@@ -1,0 +1,114 @@
+"""Batched inference over a dataset of ``(image, label, group)`` samples, sharded across processes with Accelerate.
+
+Works in a plain ``python`` process (one shard) and under ``accelerate launch --num_processes N``: each process runs
+its shard, and ``gather_for_metrics`` returns every sample exactly once, in dataset order, on all processes.
+Per sample only four numbers are kept (confidence, prediction, label, log-probability of the label) plus the group.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+
+@dataclass
+class Predictions:
+    """Per-sample outputs of :func:`predict`, all 1-D numpy arrays of equal length."""
+
+    confidence: np.ndarray  # max softmax probability, float64
+    prediction: np.ndarray  # top-1 class, int64
+    label: np.ndarray  # true class, int64
+    log_prob: np.ndarray  # log p(label), float64
+    group: np.ndarray  # split id (corruption x severity), int64
+
+    @property
+    def correct(self) -> np.ndarray:
+        """Boolean vector: top-1 prediction equals the label."""
+        return self.prediction == self.label
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    def select(self, mask: np.ndarray) -> Predictions:
+        """The samples where ``mask`` is True."""
+        fields = ("confidence", "prediction", "label", "log_prob", "group")
+        return Predictions(*(getattr(self, f)[mask] for f in fields))
+
+
+def _accelerator(accelerator=None):
+    if accelerator is not None:
+        return accelerator
+    from accelerate import Accelerator
+
+    return Accelerator()
+
+
+@torch.inference_mode()
+def predict(
+    model: nn.Module,
+    dataset: Dataset,
+    *,
+    num_classes: int,
+    batch_size: int = 256,
+    num_workers: int = 2,
+    accelerator=None,
+    desc: str = "eval",
+) -> Predictions:
+    """Run ``model`` over ``dataset`` in batches and gather per-sample results from every process.
+
+    Args:
+        model: the classifier (eval mode is enforced).
+        dataset: yields ``(image_tensor, label, group)``.
+        num_classes: the model's class count; a different logits width raises ``ValueError``.
+        batch_size: per-process batch size.
+        num_workers: DataLoader worker processes per process.
+        accelerator: an ``accelerate.Accelerator`` (one is created when None).
+        desc: progress-bar label (the bar shows on the main process only).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    accelerator = _accelerator(accelerator)
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        pin_memory=accelerator.device.type == "cuda",
+        persistent_workers=False,
+    )
+    loader = accelerator.prepare_data_loader(loader)
+    model = accelerator.prepare_model(model, evaluation_mode=True)
+    model.eval()
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("confidence", "prediction", "label", "log_prob", "group")}
+    bar = tqdm(total=len(loader), desc=desc, unit="batch", disable=not accelerator.is_local_main_process, leave=False)
+    for images, labels, groups in loader:
+        with accelerator.autocast():
+            logits = model(images)
+        logits = logits.float()
+        if logits.ndim != 2 or logits.shape[1] != num_classes:
+            raise ValueError(f"model returned logits of shape {tuple(logits.shape)}, expected (batch, {num_classes})")
+        log_probs = torch.log_softmax(logits, dim=1)
+        top_log_prob, prediction = log_probs.max(dim=1)
+        labels = labels.to(log_probs.device).long()
+        label_log_prob = log_probs.gather(1, labels[:, None]).squeeze(1)
+        gathered = accelerator.gather_for_metrics(
+            (top_log_prob.exp(), prediction, labels, label_log_prob, groups.to(log_probs.device).long())
+        )
+        for key, value in zip(parts, gathered, strict=True):
+            parts[key].append(value.cpu().numpy())
+        bar.update(1)
+    bar.close()
+    if not parts["label"]:
+        raise ValueError(f"{desc}: the dataset is empty")
+    out = {k: np.concatenate(v) for k, v in parts.items()}
+    return Predictions(
+        confidence=out["confidence"].astype(np.float64),
+        prediction=out["prediction"].astype(np.int64),
+        label=out["label"].astype(np.int64),
+        log_prob=out["log_prob"].astype(np.float64),
+        group=out["group"].astype(np.int64),
+    )

@@ -1,0 +1,124 @@
+"""Evaluation preprocessing built from a timm data config.
+
+* -C images are fed as they are: ToTensor + Normalize only, no Resize/CenterCrop (ImageNet-C images are already
+  224x224 centre crops; resizing them again skews the scores, RobustBench#59).
+* Clean images that already have the model's input size get the same ToTensor + Normalize; other clean images get
+  timm's eval transform (resize by ``crop_pct`` + centre crop), as the ImageNet protocol does for the validation set.
+* Generated corruptions first bring the clean image to the input size the way the reference -C generators (and
+  ``make-c``) do: 224 -> resize the short side to 256 + centre crop 224; other sizes -> resize to (size, size). Then
+  the image is corrupted and gets ToTensor + Normalize.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms import functional as F
+
+
+class ToNormalizedTensor:
+    """uint8 ``(H, W, 3)`` array or PIL RGB image -> normalised float32 ``(3, H, W)`` tensor."""
+
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        self.mean, self.std = list(mean), list(std)
+
+    def __call__(self, image: np.ndarray | Image.Image) -> torch.Tensor:
+        return F.normalize(F.to_tensor(image), self.mean, self.std)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(mean={self.mean}, std={self.std})"
+
+
+class ResizeCenterCrop:
+    """PIL -> PIL at ``size x size``: resize the short side to ``floor(size / crop_pct)``, then centre-crop.
+
+    Images already ``size x size`` pass through untouched.
+    """
+
+    def __init__(self, size: int, crop_pct: float = 0.875, interpolation: str = "bilinear") -> None:
+        self.size, self.crop_pct = size, crop_pct
+        self.interpolation = InterpolationMode(interpolation if interpolation != "random" else "bilinear")
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        if image.size == (self.size, self.size):
+            return image
+        scale = math.floor(self.size / self.crop_pct)
+        image = F.resize(image, scale, interpolation=self.interpolation)
+        return F.center_crop(image, [self.size, self.size])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(size={self.size}, crop_pct={self.crop_pct}, {self.interpolation.value})"
+
+
+class ReferencePrepare:
+    """PIL -> PIL as the -C generators prepare clean images: 224 -> short side 256 + centre crop; else (size, size).
+
+    Images already ``size x size`` pass through untouched. Bilinear resampling.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        size = self.size
+        if image.size == (size, size):
+            return image
+        if size != 224:
+            return image.resize((size, size), Image.Resampling.BILINEAR)
+        width, height = image.size
+        scale = 256 / min(width, height)
+        new_w, new_h = max(256, round(width * scale)), max(256, round(height * scale))
+        image = image.resize((new_w, new_h), Image.Resampling.BILINEAR)
+        left, top = int(round((new_w - size) / 2.0)), int(round((new_h - size) / 2.0))
+        return image.crop((left, top, left + size, top + size))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(size={self.size})"
+
+
+class CleanTransform:
+    """Clean image -> tensor: ToTensor+Normalize when already at input size, else resize + centre crop first."""
+
+    def __init__(self, data_config: dict[str, Any]) -> None:
+        self.geometric = geometric_transform(data_config)
+        self.to_tensor = corrupted_transform(data_config)
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        return self.to_tensor(self.geometric(image))
+
+
+def input_hw(data_config: dict[str, Any]) -> tuple[int, int]:
+    """(height, width) the model expects."""
+    _, height, width = data_config["input_size"]
+    return int(height), int(width)
+
+
+def corrupted_transform(data_config: dict[str, Any]) -> ToNormalizedTensor:
+    """ToTensor + Normalize with the model's mean/std (no resizing)."""
+    return ToNormalizedTensor(tuple(data_config["mean"]), tuple(data_config["std"]))
+
+
+def geometric_transform(data_config: dict[str, Any]) -> ResizeCenterCrop:
+    """Resize + centre crop to the model's (square) input size with its crop_pct and interpolation."""
+    height, width = input_hw(data_config)
+    if height != width:
+        raise ValueError(f"non-square input size {height}x{width} is not supported by eval-c")
+    crop_pct = float(data_config.get("crop_pct") or 0.875)
+    return ResizeCenterCrop(height, crop_pct, data_config.get("interpolation", "bilinear"))
+
+
+def reference_prepare(data_config: dict[str, Any]) -> ReferencePrepare:
+    """The -C generators' preparation of clean images at the model's (square) input size."""
+    height, width = input_hw(data_config)
+    if height != width:
+        raise ValueError(f"non-square input size {height}x{width} is not supported by eval-c")
+    return ReferencePrepare(height)
+
+
+def clean_transform(data_config: dict[str, Any]) -> CleanTransform:
+    """See :class:`CleanTransform`."""
+    return CleanTransform(data_config)
