@@ -563,8 +563,8 @@ def test_generate_from_shared_cifar10_tar(tmp_path):
 def test_two_processes_match_one(tmp_path, model_dir, cifar_c, clean_folder):
     """Two CPU processes under ``accelerate launch`` give the same results as a single process.
 
-    accelerate 1.x runs a single process for ``accelerate launch --cpu --num_processes 2`` (several CPU processes need
-    mpirun); ``--multi_gpu --num_processes 2`` with eval-c's ``--cpu`` starts two gloo processes (MULTI_CPU).
+    accelerate 1.x itself runs a single process for ``accelerate launch --cpu --num_processes 2``; eval-c's entry point
+    restarts itself as two gloo (MULTI_CPU) processes then (``timm_augmix_plugin.utils.cpu_processes``).
     """
     common = ["--model", f"local-dir:{model_dir}", "--c-data", str(cifar_c), "--clean-data", str(clean_folder),
               "--corruptions", ",".join(CORRUPTIONS), "--batch-size", "5", "--workers", "0", "--cpu", "--no-plots",
@@ -573,7 +573,7 @@ def test_two_processes_match_one(tmp_path, model_dir, cifar_c, clean_folder):
     assert eval_c.run(parse(common + ["--out", str(one)])) == 0
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1", "CUDA_VISIBLE_DEVICES": ""}
     launcher = Path(sys.executable).with_name("accelerate")
-    cmd = [str(launcher), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+    cmd = [str(launcher), "launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
            "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "timm_augmix_plugin.cli.eval_c", *common,
            "--out", str(two)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)

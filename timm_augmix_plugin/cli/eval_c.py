@@ -38,7 +38,7 @@ EPILOG = """examples:
   timm-augmix eval-c --model local-dir:runs/wrn40_2/final --generate --clean-data data/cifar10/test.tar \\
       --limit 1000 --out eval/quick/results.json
   accelerate launch --num_processes 2 -m timm_augmix_plugin.cli.eval_c --model ... --c-data ... --out ...
-      (2 GPUs; for 2 CPU processes use `accelerate launch --multi_gpu --num_processes 2 ...` plus --cpu)
+      (2 GPUs; `accelerate launch --cpu --num_processes 2 ...` starts 2 CPU processes)
 """
 
 
@@ -154,6 +154,11 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Standalone entry point (``python -m timm_augmix_plugin.cli.eval_c``, ``accelerate launch -m ...``)."""
+    from ..utils.cpu_processes import maybe_relaunch
+
+    relaunched = maybe_relaunch("timm_augmix_plugin.cli.eval_c", sys.argv[1:] if argv is None else argv)
+    if relaunched is not None:
+        return relaunched
     parser = argparse.ArgumentParser(prog="timm-augmix eval-c", description=__doc__)
     add_arguments(parser)
     return run(parser.parse_args(argv))

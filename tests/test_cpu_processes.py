@@ -1,0 +1,42 @@
+"""``accelerate launch --cpu --num_processes 2`` really starts two gloo processes for the plugin's entry points."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROBE = '''
+import sys
+from timm_augmix_plugin.utils.cpu_processes import maybe_relaunch
+code = maybe_relaunch("cpu_probe", sys.argv[1:])
+if code is not None:
+    sys.exit(code)
+import torch
+from accelerate import Accelerator
+acc = Accelerator()
+ranks = acc.gather(torch.tensor([acc.process_index])).tolist()
+print(f"RESULT {acc.process_index} {acc.num_processes} {acc.distributed_type.value} {ranks} {sys.argv[1:]}", flush=True)
+'''
+
+
+def _launch(tmp_path: Path, *launch_args: str) -> list[str]:
+    (tmp_path / "cpu_probe.py").write_text(PROBE)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    launcher = Path(sys.executable).with_name("accelerate")
+    proc = subprocess.run([str(launcher), "launch", *launch_args, "-m", "cpu_probe", "arg1"], env=env,
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return sorted(line for line in proc.stdout.splitlines() if line.startswith("RESULT"))
+
+
+def test_cpu_num_processes_2_gives_two_gloo_processes(tmp_path):
+    lines = _launch(tmp_path, "--cpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+                    "--dynamo_backend", "no")
+    assert lines == ["RESULT 0 2 MULTI_CPU [0, 1] ['arg1']", "RESULT 1 2 MULTI_CPU [0, 1] ['arg1']"]
+
+
+def test_single_cpu_process_is_left_alone(tmp_path):
+    lines = _launch(tmp_path, "--cpu", "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no",
+                    "--dynamo_backend", "no")
+    assert lines == ["RESULT 0 1 NO [0] ['arg1']"]

@@ -1,0 +1,70 @@
+"""Make ``accelerate launch --cpu --num_processes N`` start N processes.
+
+accelerate 1.x sends ``--cpu`` to its single-process launcher unless an MPI hostfile is given, so
+``--num_processes 2`` silently runs one process. The plugin's entry points call :func:`maybe_relaunch` first: when the
+process was started that way (``ACCELERATE_USE_CPU`` set, no ``WORLD_SIZE`` yet, and the parent ``accelerate launch``
+asked for N > 1 CPU processes) it restarts the same module under ``torch.distributed.run`` with N local processes;
+accelerate then sees ``WORLD_SIZE=N`` with ``use_cpu`` and sets up the gloo (MULTI_CPU) backend.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+_RELAUNCHED = "TIMM_AUGMIX_CPU_RELAUNCHED"
+
+
+def _parent_launch_args() -> list[str] | None:
+    """The arguments after ``launch`` of the parent ``accelerate launch`` command, or None."""
+    try:
+        import psutil
+
+        argv = psutil.Process(os.getppid()).cmdline()
+    except Exception:  # no psutil, no permission, parent gone: nothing to infer
+        return None
+    for i, token in enumerate(argv):
+        if token == "accelerate.commands.launch" or (token == "launch" and i > 0 and "accelerate" in argv[i - 1]):
+            return argv[i + 1:]
+    return None
+
+
+def requested_cpu_processes() -> int:
+    """How many CPU processes the launching ``accelerate launch --cpu --num_processes N`` asked for (1 otherwise)."""
+    if os.environ.get("ACCELERATE_USE_CPU", "").lower() not in ("true", "1", "yes"):
+        return 1
+    if "WORLD_SIZE" in os.environ or os.environ.get(_RELAUNCHED):
+        return 1
+    launch_args = _parent_launch_args()
+    if launch_args is None:
+        return 1
+    from accelerate.commands.launch import launch_command_parser
+
+    try:
+        args, _ = launch_command_parser().parse_known_args(launch_args)
+    except SystemExit:
+        return 1
+    if not args.cpu or args.mpirun_hostfile or (args.num_machines or 1) > 1:
+        return 1
+    return max(int(args.num_processes or 1), 1)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def maybe_relaunch(module: str, argv: list[str]) -> int | None:
+    """Restart ``python -m module argv`` as N local CPU processes if asked for; returns their exit code, else None."""
+    nproc = requested_cpu_processes()
+    if nproc <= 1:
+        return None
+    threads = max((os.cpu_count() or 1) // nproc, 1)
+    env = dict(os.environ, ACCELERATE_USE_CPU="True", **{_RELAUNCHED: "1"})
+    env.setdefault("OMP_NUM_THREADS", str(threads))
+    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--nnodes=1",
+           "--master_addr=127.0.0.1", f"--master_port={_free_port()}", "-m", module, *argv]
+    print(f"accelerate launch --cpu --num_processes {nproc}: starting {nproc} CPU processes (gloo)", file=sys.stderr)
+    return subprocess.call(cmd, env=env)
