@@ -1,0 +1,299 @@
+"""Generate a -C corruption benchmark (CIFAR-10-C / ImageNet-C layouts) from an image folder, a tar or CIFAR.
+
+Layouts:
+  cifar     <out>/<corruption>.npy, uint8 (5N, H, W, 3), severities 1..5 stacked (severity-major), plus labels.npy (5N,)
+  imagenet  <out>/<corruption>/<severity>/<class>/<file>.JPEG, JPEG quality 85 (as the released ImageNet-C)
+
+Images are prepared as the reference generators do: CIFAR is used as is, --size 64 resizes to 64x64, --size 224
+resizes the shorter side to 256 then centre-crops 224. Finished corruptions are skipped when the command is rerun
+(a cifar file exists, or <corruption>/.done exists), so an interrupted run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import multiprocessing as mp
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from timm_augmix_plugin.corruptions import ALL_CORRUPTIONS, BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS, corrupt
+
+__all__ = ["add_arguments", "run", "prepare_image", "load_source", "Source"]
+
+SEVERITIES = (1, 2, 3, 4, 5)
+_DONE = ".done"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the make-c options on ``parser``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the layout list in --help readable
+    parser.add_argument("--data", required=True,
+                        help="image folder (class sub-folders), .tar of one, or 'cifar10' / 'cifar100' (test split, "
+                             "downloaded by torchvision into --download-root)")
+    parser.add_argument("--out", required=True, type=Path, help="output directory")
+    parser.add_argument("--size", type=int, default=None, choices=(32, 64, 224),
+                        help="image size and parameter table (default: 32 for CIFAR, 224 otherwise)")
+    parser.add_argument("--layout", choices=("auto", "cifar", "imagenet"), default="auto",
+                        help="output layout (auto: cifar for --size 32, imagenet otherwise)")
+    parser.add_argument("--corruptions", default="benchmark",
+                        help="'benchmark' (15), 'extra' (4), 'all' (19) or a comma-separated list of names")
+    parser.add_argument("--seed", type=int, default=0, help="base seed (results do not depend on --workers)")
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                        help="worker processes (default: min(2, CPUs)); 0 runs in this process")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="images per work unit (default: 1000 at 32 px, 250 at 64 px, 32 at 224 px)")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N images (quick trials)")
+    parser.add_argument("--download-root", type=Path, default=Path("~/.cache/timm_augmix/data").expanduser(),
+                        help="where torchvision keeps CIFAR for --data cifar10/cifar100")
+    parser.add_argument("--no-progress", action="store_true", help="disable the progress bar")
+
+
+def parse_corruptions(spec: str) -> tuple[str, ...]:
+    """Expand 'benchmark' / 'extra' / 'all' / 'a,b,c' into validated corruption names."""
+    groups = {"benchmark": BENCHMARK_CORRUPTIONS, "extra": EXTRA_CORRUPTIONS, "all": ALL_CORRUPTIONS}
+    if spec in groups:
+        return groups[spec]
+    names = tuple(s.strip() for s in spec.split(",") if s.strip())
+    bad = [n for n in names if n not in ALL_CORRUPTIONS]
+    if bad or not names:
+        raise ValueError(f"Unknown corruption(s) {bad or spec!r} in --corruptions. Use 'benchmark', 'extra', 'all' or "
+                         f"names from: {', '.join(ALL_CORRUPTIONS)}")
+    return names
+
+
+def prepare_image(img: Image.Image, size: int) -> np.ndarray:
+    """The reference preprocessing for ``size``: 224 -> Resize(256) + CenterCrop(224); others -> Resize((s, s))."""
+    img = img.convert("RGB")
+    if img.size == (size, size):
+        return np.asarray(img)
+    if size == 224:
+        w, h = img.size
+        scale = 256 / min(w, h)
+        nw, nh = max(256, round(w * scale)), max(256, round(h * scale))
+        img = img.resize((nw, nh), Image.Resampling.BILINEAR)
+        left, top = int(round((nw - 224) / 2.0)), int(round((nh - 224) / 2.0))
+        img = img.crop((left, top, left + 224, top + 224))
+    else:
+        img = img.resize((size, size), Image.Resampling.BILINEAR)
+    return np.asarray(img)
+
+
+@dataclass
+class Source:
+    """Images of the input dataset, read lazily: ``load(i)`` gives the PIL image, plus label/class/file per index."""
+
+    length: int
+    loader: Any
+    labels: list[int]
+    class_names: list[str]
+    filenames: list[str]
+
+    def load(self, index: int) -> Image.Image:
+        return self.loader(index)
+
+
+def load_source(data: str, download_root: Path) -> Source:
+    """Open ``data`` (folder, tar, 'cifar10' or 'cifar100') without decoding the images."""
+    if data in ("cifar10", "cifar100"):
+        import torchvision
+
+        cls = torchvision.datasets.CIFAR10 if data == "cifar10" else torchvision.datasets.CIFAR100
+        try:
+            ds = cls(str(download_root), train=False, download=True)
+        except Exception as e:  # network errors come in many types
+            raise RuntimeError(f"Could not download {data} into {download_root} ({e}). Without network access, "
+                               "pass an image folder or a tar with --data instead.") from e
+        arrays = ds.data
+        return Source(len(arrays), lambda i: Image.fromarray(arrays[i]), [int(t) for t in ds.targets],
+                      list(ds.classes), [f"{i:05d}.png" for i in range(len(arrays))])
+    path = Path(data).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"--data {data!r} is neither 'cifar10', 'cifar100' nor an existing folder or tar file")
+    from timm.data import create_dataset
+
+    ds = create_dataset("", root=str(path))
+    if len(ds) == 0:
+        raise ValueError(f"No images found in {path}; expected class sub-folders of images (ImageFolder layout)")
+    reader = ds.reader
+    class_to_idx = getattr(reader, "class_to_idx", None) or getattr(reader, "class_name_to_idx", None) or {}
+    idx_to_class = {v: k for k, v in class_to_idx.items()}
+    targets = getattr(reader, "targets", None)
+    if targets is None:
+        targets = [s[1] for s in reader.samples]
+    labels = [int(t) if t is not None and int(t) >= 0 else -1 for t in targets]
+    if any(t < 0 for t in labels):
+        raise ValueError(f"{path} has images without a class; make-c expects class sub-folders (ImageFolder layout)")
+    names = [idx_to_class.get(i, str(i)) for i in range(max(labels) + 1)] if labels else []
+    files = [Path(f).stem for f in ds.filenames(basename=True)]
+
+    def loader(i: int) -> Image.Image:
+        return ds[i][0]
+
+    return Source(len(ds), loader, labels, names, files)
+
+
+# ---- worker side -------------------------------------------------------------------------------------------------
+
+_IMAGES: np.ndarray | None = None
+
+
+def _set_images(images: np.ndarray | None) -> None:
+    global _IMAGES
+    _IMAGES = images
+
+
+def _cifar_unit(name: str, severity: int, lo: int, hi: int, seed: int, size: int) -> tuple[str, int, int, np.ndarray]:
+    if _IMAGES is None:
+        raise RuntimeError("worker images were not initialised")
+    return name, severity, lo, corrupt(_IMAGES[lo:hi], name, severity, seed=seed, size_table=size, start_index=lo)
+
+
+def _imagenet_unit(name: str, lo: int, images: np.ndarray, seed: int, size: int,
+                   targets: list[Path]) -> tuple[str, int]:
+    for severity in SEVERITIES:
+        out = corrupt(images, name, severity, seed=seed, size_table=size, start_index=lo)
+        for k, img in enumerate(out):
+            target = targets[k].parent.parent.parent / str(severity) / targets[k].parent.name / targets[k].name
+            Image.fromarray(img).save(target, format="JPEG", quality=85, optimize=True)
+    return name, len(images)
+
+
+# ---- driver ------------------------------------------------------------------------------------------------------
+
+
+def _executor(workers: int, images: np.ndarray | None) -> cf.Executor | None:
+    if workers <= 0:
+        _set_images(images)
+        return None
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    return cf.ProcessPoolExecutor(workers, mp_context=mp.get_context(method), initializer=_set_images,
+                                  initargs=(images,))
+
+
+def _submit(pool: cf.Executor | None, fn: Any, *args: Any) -> cf.Future:
+    if pool is None:
+        f: cf.Future = cf.Future()
+        f.set_result(fn(*args))
+        return f
+    return pool.submit(fn, *args)
+
+
+def _iter_blocks(n: int, batch: int) -> Iterator[tuple[int, int]]:
+    for lo in range(0, n, batch):
+        yield lo, min(n, lo + batch)
+
+
+def _load_all(src: Source, n: int, size: int, progress: bool) -> np.ndarray:
+    images = np.empty((n, size, size, 3), dtype=np.uint8)
+    for i in tqdm(range(n), desc="loading images", disable=not progress, unit="img"):
+        images[i] = prepare_image(src.load(i), size)
+    return images
+
+
+def make_cifar_layout(src: Source, out: Path, names: tuple[str, ...], size: int, seed: int, workers: int,
+                      batch: int, n: int, progress: bool) -> list[str]:
+    """Write ``<name>.npy`` (5N, H, W, 3) and ``labels.npy``; returns the corruptions generated in this call."""
+    todo = [name for name in names if not (out / f"{name}.npy").exists()]
+    labels = np.asarray(src.labels[:n] * len(SEVERITIES), dtype=np.uint8 if max(src.labels[:n], default=0) < 256
+                        else np.int64)
+    np.save(out / "labels.npy", labels)
+    if not todo:
+        return []
+    images = _load_all(src, n, size, progress)
+    pool = _executor(workers, images)
+    bar = tqdm(total=len(todo) * len(SEVERITIES) * n, desc="corrupting", unit="img", disable=not progress)
+    try:
+        for name in todo:
+            result = np.empty((len(SEVERITIES) * n, size, size, 3), dtype=np.uint8)
+            futures = [_submit(pool, _cifar_unit, name, s, lo, hi, seed, size)
+                       for s in SEVERITIES for lo, hi in _iter_blocks(n, batch)]
+            for f in cf.as_completed(futures):
+                _, s, lo, arr = f.result()
+                start = (s - 1) * n + lo
+                result[start:start + len(arr)] = arr
+                bar.update(len(arr))
+                bar.set_postfix_str(name)
+            tmp = out / f".{name}.tmp.npy"
+            np.save(tmp, result)
+            os.replace(tmp, out / f"{name}.npy")
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.shutdown()
+    return todo
+
+
+def make_imagenet_layout(src: Source, out: Path, names: tuple[str, ...], size: int, seed: int, workers: int,
+                         batch: int, n: int, progress: bool) -> list[str]:
+    """Write ``<name>/<severity>/<class>/<file>.JPEG``; returns the corruptions generated in this call."""
+    todo = [name for name in names if not (out / name / _DONE).exists()]
+    if not todo:
+        return []
+    pool = _executor(workers, None)
+    bar = tqdm(total=len(todo) * len(SEVERITIES) * n, desc="corrupting", unit="img", disable=not progress)
+    pending: list[cf.Future] = []
+    try:
+        for name in todo:
+            for s in SEVERITIES:
+                for cls in set(src.class_names[src.labels[i]] if src.labels[i] >= 0 else "unlabelled"
+                               for i in range(n)):
+                    (out / name / str(s) / cls).mkdir(parents=True, exist_ok=True)
+            for lo, hi in _iter_blocks(n, batch):
+                images = np.stack([prepare_image(src.load(i), size) for i in range(lo, hi)])
+                targets = [out / name / "0" / (src.class_names[src.labels[i]] if src.labels[i] >= 0 else "unlabelled")
+                           / f"{src.filenames[i]}.JPEG" for i in range(lo, hi)]
+                pending.append(_submit(pool, _imagenet_unit, name, lo, images, seed, size, targets))
+                while len(pending) > 2 * max(1, workers):  # bound memory: wait for the oldest unit
+                    _, count = pending.pop(0).result()
+                    bar.update(count * len(SEVERITIES))
+            for f in pending:
+                _, count = f.result()
+                bar.update(count * len(SEVERITIES))
+            pending = []
+            (out / name / _DONE).write_text("done\n")
+            bar.set_postfix_str(name)
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.shutdown()
+    return todo
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run make-c with parsed ``args``; returns the exit code."""
+    try:
+        names = parse_corruptions(args.corruptions)
+        is_cifar = args.data in ("cifar10", "cifar100")
+        size = args.size or (32 if is_cifar else 224)
+        layout = args.layout if args.layout != "auto" else ("cifar" if size == 32 else "imagenet")
+        batch = args.batch_size or {32: 1000, 64: 250, 224: 32}[size]
+        if batch < 1:
+            raise ValueError(f"--batch-size must be >= 1, got {batch}")
+        if args.limit is not None and args.limit < 1:
+            raise ValueError(f"--limit must be >= 1, got {args.limit}")
+        src = load_source(args.data, args.download_root)
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        print(f"make-c: error: {e}", file=sys.stderr)
+        return 2
+    n = min(src.length, args.limit) if args.limit else src.length
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {"data": str(args.data), "size": size, "layout": layout, "seed": args.seed, "num_images": n,
+            "corruptions": list(names), "severities": list(SEVERITIES), "classes": src.class_names}
+    (out / "make_c.json").write_text(json.dumps(meta, indent=1) + "\n")
+    maker = make_cifar_layout if layout == "cifar" else make_imagenet_layout
+    done = maker(src, out, names, size, args.seed, args.workers, batch, n, not args.no_progress)
+    skipped = [name for name in names if name not in done]
+    if skipped:
+        print(f"make-c: skipped already finished: {', '.join(skipped)}")
+    print(f"make-c: wrote {len(done)} corruption(s) x {len(SEVERITIES)} severities x {n} images to {out}")
+    return 0
