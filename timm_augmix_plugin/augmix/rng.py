@@ -8,8 +8,14 @@ import torch
 
 
 def sample_gamma(concentration: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Gamma(concentration, 1) samples, one per element (Marsaglia & Tsang, with the alpha < 1 boost)."""
+    """Gamma(concentration, 1) samples, one per element (Marsaglia & Tsang, with the alpha < 1 boost).
+
+    Where every concentration is 1 (the paper's default) Gamma(1, 1) is the exponential distribution, drawn exactly as
+    ``-log(1 - U)`` from one uniform per element.
+    """
     alpha = concentration.to(torch.float64)
+    if bool((alpha == 1).all()):
+        return sample_exponential(alpha.shape, generator)
     boost = alpha < 1
     a = torch.where(boost, alpha + 1, alpha)
     d = a - 1.0 / 3.0
@@ -29,6 +35,11 @@ def sample_gamma(concentration: torch.Tensor, generator: torch.Generator | None 
         u = torch.rand(out.shape, generator=generator, dtype=torch.float64)
         out = torch.where(boost, out * u ** (1.0 / alpha.clamp_min(1e-12)), out)
     return out
+
+
+def sample_exponential(shape: tuple[int, ...] | torch.Size, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Exponential(1) samples (float64) as ``-log(1 - U)``, ``U ~ U[0, 1)``, so every sample is finite."""
+    return -torch.log1p(-torch.rand(shape, generator=generator, dtype=torch.float64))
 
 
 def sample_dirichlet(alpha: float, k: int, generator: torch.Generator | None = None) -> torch.Tensor:

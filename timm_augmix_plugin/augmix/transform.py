@@ -1,12 +1,18 @@
-"""The paper's AugMix as a transform: PIL image in, mixed float tensor in [0, 1] out.
+"""The paper's AugMix as a transform: PIL image in, mixed float tensor in [0, 1] (or normalised) out.
 
-Mixing is done in one float32 buffer in [0, 1] and normalisation is left to the next transform. Because the chain
-weights sum to 1 and normalisation is affine, ``N((1-m) x + m sum_i w_i c_i) = (1-m) N(x) + m sum_i w_i N(c_i)``:
-this is exactly the paper's mixing of normalised tensors (reference-facts 1.2), without its ``width + 2`` separate
-ToTensor/Normalize passes. No clipping and no uint8 rounding, unless ``output='uint8'`` is asked for (timm's
-prefetcher path, whose collate only takes uint8).
+Mixing is done in one float32 buffer and normalisation is affine: because the chain weights sum to 1,
+``N((1-m) x + m sum_i w_i c_i) = (1-m) N(x) + m sum_i w_i N(c_i)``, so this is exactly the paper's mixing of
+normalised tensors (reference-facts 1.2) without its ``width + 2`` separate ToTensor/Normalize passes. The buffer is
+built by ``width + 1`` fused multiply-adds straight from the uint8 images, and one more pass writes the (C, H, W)
+result, normalised when ``mean``/``std`` are given. No clipping and no uint8 rounding, unless ``output='uint8'`` is
+asked for (timm's prefetcher path, whose collate only takes uint8).
+
+:class:`AugMixJSD` produces what the JSD loss needs from one image: the normalised clean view and two independent
+normalised AugMix views, sharing the clean image's conversion.
 """
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -20,6 +26,27 @@ from .sampling import AugMixParams, sample_augmix_params
 OUTPUTS = ("float", "uint8")
 
 
+def _as_tensor(img: Image.Image) -> torch.Tensor:
+    """(H, W, C) uint8 tensor of an RGB image (one copy into a writable buffer)."""
+    return torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8).view(img.size[1], img.size[0], 3)
+
+
+def _normalisation(mean: Sequence[float] | None, std: Sequence[float] | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(scale, bias)`` of shape (3, 1, 1) with ``N(v) = v * scale + bias`` for pixel values ``v`` in 0..255."""
+    if (mean is None) != (std is None):
+        raise ValueError("Give both mean and std to normalise the AugMix output, or neither (output in [0, 1]).")
+    if mean is None:
+        return torch.full((3, 1, 1), 1 / 255), torch.zeros(3, 1, 1)
+    mean_t = torch.as_tensor(mean, dtype=torch.float64).flatten()
+    std_t = torch.as_tensor(std, dtype=torch.float64).flatten()
+    if mean_t.numel() != 3 or std_t.numel() != 3 or not bool((std_t > 0).all()):
+        raise ValueError(f"mean and std must be 3 values (RGB) with std > 0, got mean={mean}, std={std}; "
+                         "e.g. mean=(0.4914, 0.4822, 0.4465), std=(0.2023, 0.1994, 0.2010).")
+    scale = (1 / (255 * std_t)).to(torch.float32).view(3, 1, 1)
+    bias = (-mean_t / std_t).to(torch.float32).view(3, 1, 1)
+    return scale, bias
+
+
 class AugMixPaper:
     """AugMix exactly as the paper's ``aug()``: ``(1 - m) * x + m * sum_i w_i * chain_i(x)``.
 
@@ -28,6 +55,9 @@ class AugMixPaper:
         output: ``'float'`` (float32 (C, H, W) in [0, 1], exact) or ``'uint8'`` (rounded, for timm's prefetcher).
         generator: optional torch generator; by default torch's global RNG is used, which torch's DataLoader seeds
             differently in every worker.
+        mean: optional normalisation mean; with ``std``, the float output is normalised in the same pass
+            (then do not add a Normalize step after it).
+        std: optional normalisation std (see ``mean``).
 
     Example:
         >>> aug = AugMixPaper('augmix_paper-s3-w3-d-1')
@@ -37,43 +67,110 @@ class AugMixPaper:
     """
 
     def __init__(self, config: AugMixConfig | str = "augmix_paper", output: str = "float",
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None, *, mean: Sequence[float] | None = None,
+                 std: Sequence[float] | None = None) -> None:
         self.config = parse_policy(config) if isinstance(config, str) else config
         if output not in OUTPUTS:
             raise ValueError(f"AugMixPaper output must be one of {OUTPUTS}, got {output!r}.")
+        if output == "uint8" and mean is not None:
+            raise ValueError("AugMixPaper: output='uint8' cannot be normalised; drop mean/std or use output='float'.")
         self.output = output
         self.generator = generator
+        self.mean, self.std = mean, std
+        self._scale, self._bias = _normalisation(mean, std)
 
     def make_params(self, img: Image.Image) -> AugMixParams:
         """Draw the random parameters for one view of ``img``."""
         return sample_augmix_params(self.config, img.size, self.generator)
 
-    def mix(self, img: Image.Image, params: AugMixParams) -> np.ndarray:
-        """The mixed image as a float32 (H, W, C) array in [0, 1] (no randomness)."""
-        scale = np.float32(1 / 255)
-        mixed = np.zeros((img.size[1], img.size[0], 3), dtype=np.float32)
-        for weight, chain in zip(params.chain_weights, params.chains):
+    def chains(self, img: Image.Image, params: AugMixParams) -> list[Image.Image]:
+        """The ``width`` augmented chain images (no randomness)."""
+        out = []
+        for chain in params.chains:
             chain_img = img
             for op in chain:
                 chain_img = apply_op(chain_img, op, self.config.fill)
-            mixed += np.asarray(chain_img, dtype=np.float32) * (np.float32(weight) * scale)
-        m = np.float32(params.skip_weight)
-        mixed *= m
-        mixed += np.asarray(img, dtype=np.float32) * ((1 - m) * scale)
-        return mixed
+            out.append(chain_img)
+        return out
+
+    def mix_chains(self, params: AugMixParams, chains: list[Image.Image], base: torch.Tensor | None) -> torch.Tensor:
+        """``sum_i m w_i chain_i`` (+ ``base``) as an (H, W, C) float32 tensor in pixel units 0..255."""
+        m = params.skip_weight
+        acc = base
+        for weight, chain_img in zip(params.chain_weights, chains):
+            pixels = _as_tensor(chain_img)
+            if acc is None:
+                acc = torch.mul(pixels, float(m * weight))
+            else:
+                acc.add_(pixels, alpha=float(m * weight))
+        return acc
+
+    def _mixed_pixels(self, img: Image.Image, params: AugMixParams) -> torch.Tensor:
+        base = torch.mul(_as_tensor(img), float(1 - params.skip_weight))
+        return self.mix_chains(params, self.chains(img, params), base)
+
+    def mix(self, img: Image.Image, params: AugMixParams) -> np.ndarray:
+        """The mixed image as a float32 (H, W, C) array in [0, 1] (no randomness)."""
+        return self._mixed_pixels(img, params).mul_(1 / 255).numpy()
 
     def transform(self, img: Image.Image, params: AugMixParams) -> torch.Tensor:
         """Apply given parameters: the deterministic half of the transform."""
         img = ensure_rgb_image(img)
-        mixed = self.mix(img, params)
+        pixels = self._mixed_pixels(img, params)
         if self.output == "uint8":
-            out = np.clip(np.rint(mixed * 255), 0, 255).astype(np.uint8)
-            return torch.from_numpy(out).permute(2, 0, 1).contiguous()
-        return torch.from_numpy(mixed).permute(2, 0, 1).contiguous()
+            return pixels.round_().clamp_(0, 255).to(torch.uint8).permute(2, 0, 1).contiguous()
+        out = torch.empty(pixels.shape[2], pixels.shape[0], pixels.shape[1])
+        return torch.addcmul(self._bias, pixels.permute(2, 0, 1), self._scale, out=out)
 
     def __call__(self, img: Image.Image) -> torch.Tensor:
         img = ensure_rgb_image(img)
         return self.transform(img, self.make_params(img))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.config.to_policy()!r}, output={self.output!r})"
+        norm = f", mean={tuple(self.mean)}, std={tuple(self.std)}" if self.mean is not None else ""
+        return f"{type(self).__name__}({self.config.to_policy()!r}, output={self.output!r}{norm})"
+
+
+class AugMixJSD:
+    """The JSD triple from one PIL image: ``(clean, augmix_1, augmix_2)``, each normalised float32 (C, H, W).
+
+    The same views as ``timm.data.AugMixDataset(num_splits=3)`` around :class:`AugMixPaper` and a final
+    ToTensor + Normalize, computed in fewer passes: the clean image is converted and normalised once, and every view
+    is ``(1 - m) * clean + m * bias + scale * sum_i m w_i chain_i`` (normalisation is affine, the weights sum to 1).
+
+    Args:
+        config: an :class:`AugMixConfig` or an ``augmix_paper...`` policy string.
+        mean: normalisation mean (RGB).
+        std: normalisation std (RGB).
+        num_views: number of AugMix views after the clean one (2 for the paper's JSD loss).
+        generator: optional torch generator (default: torch's global RNG).
+
+    Example:
+        >>> jsd = AugMixJSD('augmix_paper', mean=CIFAR_MEAN, std=CIFAR_STD)
+        >>> clean, aug1, aug2 = jsd(pil_image)
+    """
+
+    def __init__(self, config: AugMixConfig | str = "augmix_paper", *, mean: Sequence[float], std: Sequence[float],
+                 num_views: int = 2, generator: torch.Generator | None = None) -> None:
+        if int(num_views) != num_views or num_views < 1:
+            raise ValueError(f"AugMixJSD num_views must be an integer >= 1, got {num_views} (the paper uses 2).")
+        self.augmix = AugMixPaper(config, generator=generator, mean=mean, std=std)
+        self.num_views = int(num_views)
+
+    def __call__(self, img: Image.Image) -> tuple[torch.Tensor, ...]:
+        aug = self.augmix
+        img = ensure_rgb_image(img)
+        scale, bias = aug._scale, aug._bias
+        out = torch.empty(3, img.size[1], img.size[0])
+        clean = torch.addcmul(bias, _as_tensor(img).permute(2, 0, 1), scale, out=out)
+        views = [clean]
+        for _ in range(self.num_views):
+            params = aug.make_params(img)
+            m = params.skip_weight
+            pixels = aug.mix_chains(params, aug.chains(img, params), None)
+            view = torch.add(bias * m, clean, alpha=1 - m)
+            views.append(view.addcmul_(pixels.permute(2, 0, 1), scale))
+        return tuple(views)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.augmix!r}, num_views={self.num_views})"

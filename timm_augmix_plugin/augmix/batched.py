@@ -1,0 +1,449 @@
+"""Batched AugMix on tensors: per-sample chains, ops, levels and weights for a whole (B, C, H, W) batch on any device.
+
+Every sample of the batch gets its own AugMix view, drawn from exactly the paper's distributions (the same formulas
+as :func:`~timm_augmix_plugin.augmix.sampling.sample_augmix_params`, vectorised): its own Dirichlet chain weights,
+Beta skip weight, per-chain depth, and per op slot its own op, level and sign. (torchvision's ``AugMix`` on a batch
+applies one op to the whole batch instead.)
+
+Application is vectorised by grouping: at depth slot ``k`` the chains that have a ``k``-th op are grouped by op, and
+each group runs one tensor kernel with per-sample arguments. The five geometric ops form one group (they are all
+affine maps, so one kernel with a per-sample matrix does them). Chains stay uint8 between ops, as the PIL images of
+the paper's code do. The kernels follow PIL's arithmetic:
+
+* ``posterize``, ``solarize``, ``equalize``, ``autocontrast`` and whole-pixel ``translate``: bit-exact;
+* ``rotate`` / ``shear``: PIL's bilinear formula (pixel-centre sampling, edge clamping, ``fill`` outside) with
+  float64 coordinates; bit-exact on the CPU (float64 interpolation); on accelerators the interpolation is float32,
+  so a pixel can differ from PIL by 1 where PIL's double result lies within float32 precision of an integer;
+* ``color`` / ``contrast`` / ``brightness`` / ``sharpness`` (``-all`` only): PIL's grey / mean / black / smooth
+  degenerate images and its float32 blend; the smoothing filter can differ by 1.
+
+The mixing and normalisation are one float32 buffer per view: ``(1 - m) N(x) + m sum_i w_i N(c_i)``.
+
+Example:
+    >>> augmix = BatchedAugMix('augmix_paper', mean=CIFAR_MEAN, std=CIFAR_STD).to('cuda')
+    >>> clean, aug1, aug2 = augmix(images_uint8.cuda(non_blocking=True))   # each (B, 3, H, W) float32
+    >>> logits = model(torch.cat([clean, aug1, aug2]))                     # split-major, as the JSD loss wants
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .config import AugMixConfig, parse_policy
+from .ops import ENHANCE_OPS, PARAMETERLESS_OPS, SIGNED_OPS, op_set
+from .pil_ops import rotation_matrix
+from .rng import sample_gamma
+from .sampling import MAX_RANDOM_DEPTH, MIN_LEVEL, AugMixParams, OpParams
+
+GEOMETRIC_OPS = frozenset({"rotate", "shear_x", "shear_y", "translate_x", "translate_y"})
+# ITU-R 601-2 luma in PIL's fixed point (RGB -> L conversion)
+_LUMA = (19595, 38470, 7471)
+
+
+@dataclass(frozen=True)
+class BatchedAugMixParams:
+    """Per-sample random choices of one AugMix view for a batch (CPU tensors).
+
+    Attributes:
+        ops: the op names that ``op_index`` points into.
+        chain_weights: (B, width) float32, Dirichlet(alpha) per sample.
+        skip_weight: (B,) float64, Beta(alpha, alpha) per sample.
+        depth: (B, width) int64, ops per chain (fixed, or uniform 1..3 per chain).
+        op_index: (B, width, max_depth) int64 op per slot (slots at or beyond ``depth`` are unused).
+        level: (B, width, max_depth) float64, uniform on [0.1, severity).
+        negate: (B, width, max_depth) bool, the random sign (False for unsigned ops).
+        argument: (B, width, max_depth) float64, the op argument (as ``op_argument``; NaN for argument-free ops).
+    """
+
+    ops: tuple[str, ...]
+    chain_weights: torch.Tensor
+    skip_weight: torch.Tensor
+    depth: torch.Tensor
+    op_index: torch.Tensor
+    level: torch.Tensor
+    negate: torch.Tensor
+    argument: torch.Tensor
+
+    def sample(self, i: int) -> AugMixParams:
+        """Sample ``i``'s parameters as the per-image :class:`~timm_augmix_plugin.augmix.AugMixParams`."""
+        chains = []
+        for c in range(self.depth.shape[1]):
+            chain = []
+            for k in range(int(self.depth[i, c])):
+                name = self.ops[int(self.op_index[i, c, k])]
+                arg = float(self.argument[i, c, k])
+                if math.isnan(arg):
+                    arg = None
+                elif name not in ("shear_x", "shear_y") and name not in ENHANCE_OPS:
+                    arg = int(arg)
+                chain.append(OpParams(name, float(self.level[i, c, k]), bool(self.negate[i, c, k]), arg))
+            chains.append(tuple(chain))
+        return AugMixParams(tuple(self.chain_weights[i].tolist()), float(self.skip_weight[i]), tuple(chains))
+
+    @property
+    def active(self) -> torch.Tensor:
+        """(B, width, max_depth) bool: which op slots are applied."""
+        slots = torch.arange(self.op_index.shape[-1])
+        return slots < self.depth.unsqueeze(-1)
+
+
+def op_arguments(ops: Sequence[str], op_index: torch.Tensor, level: torch.Tensor, negate: torch.Tensor,
+                 image_size: tuple[int, int]) -> torch.Tensor:
+    """Vectorised :func:`~timm_augmix_plugin.augmix.ops.op_argument`: same float64 formulas, NaN for no argument."""
+    level = level.to(torch.float64)
+    sign = torch.where(negate, -1.0, 1.0).to(torch.float64)
+
+    def int_parameter(maxval: float) -> torch.Tensor:
+        return torch.trunc(level * maxval / 10)
+
+    def float_parameter(maxval: float) -> torch.Tensor:
+        return level * maxval / 10
+
+    by_name = {
+        "posterize": lambda: 4 - int_parameter(4),
+        "solarize": lambda: 256 - int_parameter(256),
+        "rotate": lambda: sign * int_parameter(30),
+        "shear_x": lambda: sign * float_parameter(0.3),
+        "shear_y": lambda: sign * float_parameter(0.3),
+        "translate_x": lambda: sign * int_parameter(image_size[0] / 3),
+        "translate_y": lambda: sign * int_parameter(image_size[1] / 3),
+    }
+    out = torch.full(level.shape, math.nan, dtype=torch.float64)
+    for i, name in enumerate(ops):
+        where = op_index == i
+        if name in PARAMETERLESS_OPS or not bool(where.any()):
+            continue
+        value = float_parameter(1.8) + 0.1 if name in ENHANCE_OPS else by_name[name]()
+        out = torch.where(where, value, out)
+    return out
+
+
+def sample_batched_params(
+        config: AugMixConfig,
+        batch_size: int,
+        image_size: tuple[int, int],
+        generator: torch.Generator | None = None,
+) -> BatchedAugMixParams:
+    """Draw one AugMix view's parameters for every sample of a batch, independently per sample.
+
+    Args:
+        config: the AugMix hyper-parameters.
+        batch_size: number of samples.
+        image_size: ``(width, height)`` (translate ranges depend on it).
+        generator: CPU torch generator; None uses torch's global RNG.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    ops = op_set(config.all_ops)
+    width = config.width
+    n_max = MAX_RANDOM_DEPTH if config.depth == -1 else config.depth
+    gammas = sample_gamma(torch.full((batch_size, width + 2), float(config.alpha)), generator)
+    weights = (gammas[:, :width] / gammas[:, :width].sum(1, keepdim=True)).to(torch.float32)
+    skip = gammas[:, width] / (gammas[:, width] + gammas[:, width + 1])
+    if config.depth == -1:
+        depth = torch.randint(1, MAX_RANDOM_DEPTH + 1, (batch_size, width), generator=generator)
+    else:
+        depth = torch.full((batch_size, width), config.depth, dtype=torch.int64)
+    shape = (batch_size, width, n_max)
+    op_index = torch.randint(0, len(ops), shape, generator=generator)
+    level = MIN_LEVEL + (config.severity - MIN_LEVEL) * torch.rand(shape, generator=generator, dtype=torch.float64)
+    signed = torch.tensor([name in SIGNED_OPS for name in ops])[op_index]
+    negate = (torch.rand(shape, generator=generator) < 0.5) & signed
+    argument = op_arguments(ops, op_index, level, negate, image_size)
+    return BatchedAugMixParams(ops, weights, skip, depth, op_index, level, negate, argument)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Kernels: (N, C, H, W) uint8 in, uint8 out, one argument per sample.
+
+def _per_sample(values: torch.Tensor, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    return values.to(device=like.device, dtype=dtype).view(-1, *([1] * (like.dim() - 1)))
+
+
+def posterize(x: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
+    """Keep the top ``bits`` (per sample) of every 8-bit value (``ImageOps.posterize``)."""
+    mask = (255 - (2 ** (8 - bits.to(torch.int64)) - 1)).to(torch.uint8)
+    return x & _per_sample(mask, x, torch.uint8)
+
+
+def solarize(x: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
+    """Invert values ``>= threshold`` (per sample) (``ImageOps.solarize``)."""
+    return torch.where(x.to(torch.int16) < _per_sample(threshold, x, torch.int16), x, 255 - x)
+
+
+def _apply_tables(x: torch.Tensor, tables: torch.Tensor) -> torch.Tensor:
+    n, c = x.shape[:2]
+    index = x.reshape(n, c, -1).to(torch.int64)
+    return tables.clamp(0, 255).to(torch.uint8).gather(2, index).view_as(x)  # PIL's point() clips its table
+
+
+def _histograms(x: torch.Tensor) -> torch.Tensor:
+    n, c = x.shape[:2]
+    offsets = torch.arange(n * c, device=x.device).view(n, c, 1) * 256
+    index = (x.reshape(n, c, -1).to(torch.int64) + offsets).flatten()
+    return torch.bincount(index, minlength=n * c * 256).view(n, c, 256)
+
+
+def autocontrast(x: torch.Tensor) -> torch.Tensor:
+    """Stretch every channel to 0..255 with PIL's table ``clip(int(i * scale + offset))`` (float64), bit-exact."""
+    flat = x.reshape(*x.shape[:2], -1)
+    lo = flat.amin(-1).to(torch.float64)
+    hi = flat.amax(-1).to(torch.float64)
+    stretch = (hi > lo).unsqueeze(-1)
+    # tensor / tensor: true IEEE division (a scalar numerator may be computed as a reciprocal times 255)
+    scale = torch.full_like(lo, 255.0) / torch.where(hi > lo, hi - lo, 1.0)
+    offset = -lo * scale
+    levels = torch.arange(256, device=x.device, dtype=torch.float64)
+    tables = torch.trunc(levels * scale.unsqueeze(-1) + offset.unsqueeze(-1)).clamp_(0, 255)
+    return _apply_tables(x, torch.where(stretch, tables, levels))
+
+
+def equalize(x: torch.Tensor) -> torch.Tensor:
+    """Histogram equalisation per channel with PIL's integer table (``ImageOps.equalize``), bit-exact."""
+    hist = _histograms(x)
+    present = hist > 0
+    hi = 255 - present.flip(-1).to(torch.int8).argmax(-1)
+    last = hist.gather(-1, hi.unsqueeze(-1)).squeeze(-1)
+    step = (hist.sum(-1) - last) // 255
+    equalized = ((present.sum(-1) > 1) & (step > 0)).unsqueeze(-1)
+    safe = torch.where(equalized, step.unsqueeze(-1), torch.ones_like(step).unsqueeze(-1))
+    tables = torch.div(safe // 2 + hist.cumsum(-1) - hist, safe, rounding_mode="floor")
+    identity = torch.arange(256, device=x.device).expand_as(tables)
+    return _apply_tables(x, torch.where(equalized, tables, identity))
+
+
+def affine(x: torch.Tensor, matrices: torch.Tensor, fill: int = 0, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """PIL's bilinear ``Image.transform(AFFINE)`` with a per-sample inverse matrix ``(a, b, c, d, e, f)``.
+
+    Output pixel ``(x, y)`` samples the input at ``(a X + b Y + c, d X + e Y + f)`` with ``X = x + 0.5``,
+    ``Y = y + 0.5``; samples outside ``[0, W) x [0, H)`` get ``fill``; neighbours are clamped to the edge; the value
+    is truncated to uint8. Coordinates in float64 as PIL; interpolation in float64 on the CPU (bit-exact with PIL)
+    and float32 on accelerators (a pixel may then differ by 1); ``dtype`` overrides that choice.
+    """
+    n, c, h, w = x.shape
+    if dtype is None:
+        dtype = torch.float64 if x.device.type == "cpu" else torch.float32
+    m = matrices.to(device=x.device, dtype=torch.float64).view(n, 6, 1, 1)
+    xs = torch.arange(w, device=x.device, dtype=torch.float64).view(1, 1, w) + 0.5
+    ys = torch.arange(h, device=x.device, dtype=torch.float64).view(1, h, 1) + 0.5
+    src_x = m[:, 0] * xs + m[:, 1] * ys + m[:, 2]
+    src_y = m[:, 3] * xs + m[:, 4] * ys + m[:, 5]
+    inside = (src_x >= 0) & (src_x < w) & (src_y >= 0) & (src_y < h)
+    src_x = src_x - 0.5
+    src_y = src_y - 0.5
+    fx, fy = torch.floor(src_x), torch.floor(src_y)
+    dx = (src_x - fx).to(dtype).unsqueeze(1)
+    dy = (src_y - fy).to(dtype).unsqueeze(1)
+    ix, iy = fx.to(torch.int64), fy.to(torch.int64)
+    x0, x1 = ix.clamp(0, w - 1), (ix + 1).clamp(0, w - 1)
+    y0, y1 = iy.clamp(0, h - 1), (iy + 1).clamp(0, h - 1)
+    below_ok = ((iy + 1 >= 0) & (iy + 1 < h)).unsqueeze(1)
+    flat = x.reshape(n, c, h * w)
+
+    def pick(rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        index = (rows * w + cols).view(n, 1, h * w).expand(n, c, h * w)
+        return flat.gather(2, index).view(n, c, h, w).to(dtype)
+
+    top_l, top_r = pick(y0, x0), pick(y0, x1)
+    v1 = top_l + (top_r - top_l) * dx
+    bot_l, bot_r = pick(y1, x0), pick(y1, x1)
+    v2 = torch.where(below_ok, bot_l + (bot_r - bot_l) * dx, v1)
+    value = (v1 + (v2 - v1) * dy).to(torch.uint8)
+    return torch.where(inside.unsqueeze(1), value, torch.tensor(fill, dtype=torch.uint8, device=x.device))
+
+
+def geometric_matrices(names: Sequence[str], arguments: torch.Tensor, image_size: tuple[int, int]) -> torch.Tensor:
+    """(N, 6) float64 inverse matrices of rotate / shear / translate ops with the given arguments (vectorised)."""
+    unknown = set(names) - GEOMETRIC_OPS
+    if unknown:
+        raise ValueError(f"{sorted(unknown)} are not geometric AugMix ops; expected {sorted(GEOMETRIC_OPS)}.")
+    args = arguments.to(torch.float64).flatten()
+    out = torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0], dtype=torch.float64).repeat(len(names), 1)
+    for name, column in (("shear_x", 1), ("translate_x", 2), ("shear_y", 3), ("translate_y", 5)):
+        rows = torch.tensor([n == name for n in names], dtype=torch.bool)
+        out[rows, column] = args[rows]
+    rotate = torch.tensor([n == "rotate" for n in names], dtype=torch.bool)
+    for angle in torch.unique(args[rotate]).tolist():  # a few distinct (integer) angles per batch
+        if angle % 360 != 0:
+            out[rotate & (args == angle)] = torch.tensor(rotation_matrix(angle, image_size), dtype=torch.float64)
+    return out
+
+
+def _blend(degenerate: torch.Tensor, x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """PIL's ``Image.blend(degenerate, x, factor)``: float32 ``d + f (x - d)``, clipped, truncated."""
+    f = _per_sample(factor, x, torch.float32)
+    d = degenerate.to(torch.float32)
+    return (d + f * (x.to(torch.float32) - d)).clamp_(0, 255).to(torch.uint8)
+
+
+def _luma(x: torch.Tensor) -> torch.Tensor:
+    r, g, b = x.to(torch.int64).unbind(1)
+    return ((r * _LUMA[0] + g * _LUMA[1] + b * _LUMA[2] + 0x8000) >> 16).unsqueeze(1)
+
+
+def color(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """``ImageEnhance.Color``: blend with the grey (L) image."""
+    return _blend(_luma(x).expand_as(x), x, factor)
+
+
+def contrast(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """``ImageEnhance.Contrast``: blend with a flat image at the rounded mean grey level."""
+    mean = torch.floor(_luma(x).to(torch.float64).mean(dim=(1, 2, 3)) + 0.5)
+    return _blend(_per_sample(mean, x, torch.float32).expand_as(x), x, factor)
+
+
+def brightness(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """``ImageEnhance.Brightness``: blend with black."""
+    return _blend(torch.zeros_like(x), x, factor)
+
+
+def sharpness(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """``ImageEnhance.Sharpness``: blend with PIL's SMOOTH filter (3x3, centre 5, /13; border pixels kept)."""
+    _, c, h, w = x.shape
+    kernel = torch.ones(3, 3, device=x.device)
+    kernel[1, 1] = 5
+    kernel = (kernel / 13).expand(c, 1, 3, 3)
+    smooth = torch.nn.functional.conv2d(x.to(torch.float32), kernel, groups=c)
+    degenerate = x.clone()
+    if h > 2 and w > 2:
+        degenerate[:, :, 1:-1, 1:-1] = (smooth + 0.5).clamp_(0, 255).to(torch.uint8)
+    return _blend(degenerate, x, factor)
+
+
+_ARGUMENT_KERNELS = {
+    "posterize": posterize, "solarize": solarize,
+    "color": color, "contrast": contrast, "brightness": brightness, "sharpness": sharpness,
+}
+
+
+def apply_batched_op(x: torch.Tensor, name: str, arguments: torch.Tensor | None, fill: int = 0) -> torch.Tensor:
+    """Apply one op to every sample of ``x`` (N, C, H, W) uint8, with one argument per sample.
+
+    Args:
+        x: uint8 images (3 channels).
+        name: op name from :data:`~timm_augmix_plugin.augmix.ops.ALL_OPS`.
+        arguments: (N,) arguments as :func:`~timm_augmix_plugin.augmix.ops.op_argument` gives them (ignored for
+            autocontrast / equalize).
+        fill: border value of the geometric ops.
+    """
+    if name == "autocontrast":
+        return autocontrast(x)
+    if name == "equalize":
+        return equalize(x)
+    if arguments is None:
+        raise ValueError(f"AugMix op {name!r} needs one argument per sample.")
+    if name in GEOMETRIC_OPS:
+        return affine(x, geometric_matrices([name] * x.shape[0], arguments, (x.shape[-1], x.shape[-2])), fill)
+    if name in _ARGUMENT_KERNELS:
+        return _ARGUMENT_KERNELS[name](x, arguments)
+    raise ValueError(f"Unknown AugMix op {name!r}.")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The module
+
+def _as_uint8_batch(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(uint8 images, float32 images in pixel units 0..255)`` from a uint8 or [0, 1] float batch."""
+    if x.dim() != 4 or x.shape[1] != 3:
+        raise ValueError(f"BatchedAugMix expects a (B, 3, H, W) batch, got shape {tuple(x.shape)}; add a batch "
+                         "dimension with x.unsqueeze(0) or convert grayscale to 3 channels first.")
+    if x.dtype == torch.uint8:
+        return x, x.to(torch.float32)
+    if not x.is_floating_point():
+        raise TypeError(f"BatchedAugMix takes uint8 (0..255) or float (0..1) images, got {x.dtype}.")
+    pixels = x.to(torch.float32) * 255
+    return pixels.round().clamp_(0, 255).to(torch.uint8), pixels
+
+
+class BatchedAugMix(nn.Module):
+    """AugMix for a batch on its device: ``(clean, aug_1, ..., aug_k)``, each normalised (B, C, H, W) float32.
+
+    Every sample gets its own independent view parameters (see :func:`sample_batched_params`); the ops run grouped
+    per op (module docstring). Use it after the DataLoader, before the forward pass, with a loader that delivers
+    plain uint8 images (no AugMix, no normalisation).
+
+    Args:
+        config: an :class:`AugMixConfig` or an ``augmix_paper...`` policy string.
+        mean: normalisation mean (RGB), applied to every output.
+        std: normalisation std (RGB).
+        num_views: AugMix views after the clean one (2 for the JSD loss; 1 for AugMix without JSD).
+        generator: CPU torch generator for the parameters (default: torch's global RNG).
+
+    Example:
+        >>> augmix = BatchedAugMix('augmix_paper', mean=CIFAR_MEAN, std=CIFAR_STD)
+        >>> clean, aug1, aug2 = augmix(torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8))
+    """
+
+    def __init__(self, config: AugMixConfig | str = "augmix_paper", *, mean: Sequence[float], std: Sequence[float],
+                 num_views: int = 2, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        self.config = parse_policy(config) if isinstance(config, str) else config
+        if int(num_views) != num_views or num_views < 1:
+            raise ValueError(f"BatchedAugMix num_views must be an integer >= 1, got {num_views} (the JSD loss uses 2).")
+        mean_t = torch.as_tensor(mean, dtype=torch.float64).flatten()
+        std_t = torch.as_tensor(std, dtype=torch.float64).flatten()
+        if mean_t.numel() != 3 or std_t.numel() != 3 or not bool((std_t > 0).all()):
+            raise ValueError(f"mean and std must be 3 values (RGB) with std > 0, got mean={mean}, std={std}.")
+        self.num_views = int(num_views)
+        self.generator = generator
+        self.register_buffer("scale", (1 / (255 * std_t)).to(torch.float32).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("bias", (-mean_t / std_t).to(torch.float32).view(1, 3, 1, 1), persistent=False)
+
+    def make_params(self, batch_size: int, image_size: tuple[int, int]) -> BatchedAugMixParams:
+        """Draw one view's per-sample parameters (on the CPU)."""
+        return sample_batched_params(self.config, batch_size, image_size, self.generator)
+
+    def chains(self, images: torch.Tensor, params: BatchedAugMixParams) -> torch.Tensor:
+        """The augmented chains, (B, width, C, H, W) uint8: per depth slot, one kernel call per op present."""
+        b, width = params.depth.shape
+        state = images.unsqueeze(1).expand(b, width, *images.shape[1:]).reshape(b * width, *images.shape[1:])
+        state = state.clone()
+        active = params.active.reshape(b * width, -1)
+        op_index = params.op_index.reshape(b * width, -1)
+        arguments = params.argument.reshape(b * width, -1)
+        size = (images.shape[-1], images.shape[-2])
+        for slot in range(op_index.shape[1]):
+            geometric = torch.zeros(b * width, dtype=torch.bool)
+            for i, name in enumerate(params.ops):
+                rows = (active[:, slot] & (op_index[:, slot] == i))
+                if name in GEOMETRIC_OPS:
+                    geometric |= rows
+                    continue
+                idx = rows.nonzero().flatten()
+                if idx.numel():
+                    dev_idx = idx.to(images.device, non_blocking=True)
+                    state[dev_idx] = apply_batched_op(state[dev_idx], name, arguments[idx, slot], self.config.fill)
+            idx = geometric.nonzero().flatten()
+            if idx.numel():
+                names = [params.ops[j] for j in op_index[idx, slot].tolist()]
+                matrices = geometric_matrices(names, arguments[idx, slot], size)
+                dev_idx = idx.to(images.device, non_blocking=True)
+                state[dev_idx] = affine(state[dev_idx], matrices, self.config.fill)
+        return state.view(b, width, *images.shape[1:])
+
+    def mix(self, images: torch.Tensor, params: BatchedAugMixParams, clean: torch.Tensor) -> torch.Tensor:
+        """One normalised view: ``(1 - m) clean + m bias + scale * sum_i m w_i chain_i``."""
+        chains = self.chains(images, params)
+        m = params.skip_weight.to(device=images.device, dtype=torch.float32).view(-1, 1, 1, 1)
+        coeff = (params.chain_weights.to(images.device) * m.view(-1, 1))
+        acc = chains[:, 0] * coeff[:, 0].view(-1, 1, 1, 1)
+        for i in range(1, chains.shape[1]):
+            acc.addcmul_(chains[:, i], coeff[:, i].view(-1, 1, 1, 1))
+        view = torch.addcmul(self.bias * m, clean, 1 - m)
+        return view.addcmul_(acc, self.scale)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``x``: (B, 3, H, W) uint8 (0..255) or float (0..1). Returns ``(clean, aug_1, ..., aug_num_views)``."""
+        images, pixels = _as_uint8_batch(x)
+        clean = torch.addcmul(self.bias, pixels, self.scale)
+        size = (images.shape[-1], images.shape[-2])
+        views = [self.mix(images, self.make_params(images.shape[0], size), clean)
+                 for _ in range(self.num_views)]
+        return (clean, *views)
+
+    def extra_repr(self) -> str:
+        return f"{self.config.to_policy()!r}, num_views={self.num_views}"
