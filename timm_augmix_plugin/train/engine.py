@@ -1,0 +1,374 @@
+"""The training loop: ``train(recipe)`` with separate ``train_one_epoch`` and ``evaluate``, on HF Accelerate.
+
+Accelerate is the only distributed engine (one CPU, one or many GPUs, many nodes, via ``accelerate launch``).
+Batches are *global*: Accelerate splits each one over the processes (``split_batches=True``) and the per-sample
+augmentation seeds do not depend on the process count, so a 2-process run follows the 1-process run of the same
+recipe. The timm scheduler is not prepared by Accelerate: it is stepped per optimizer update with
+``step_update(num_updates)`` and checkpointed through ``register_for_checkpointing``.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .checkpointing import CheckpointManager, TrainState
+from .data import build_loaders, split_batch
+from .export import export_weights
+from .metrics_log import MetricsLog, read_metrics
+from .objective import Objective
+from .plots import plot_metrics
+from .recipe import Recipe, check_data_paths, load_recipe
+
+__all__ = ["NonFiniteLossError", "TrainResult", "evaluate", "train", "train_one_epoch"]
+
+_logger = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainResult:
+    """What a finished run produced.
+
+    Attributes:
+        output_dir: The run directory.
+        final_dir: The exported ``save_for_hf`` folder of the final weights.
+        ema_dir: The exported EMA weights (None without EMA).
+        clean_error: Final clean error in percent.
+        ema_clean_error: Final clean error of the EMA weights (None without EMA).
+        global_step: Optimizer updates done.
+        resumed_from: The checkpoint the run resumed from, if any.
+    """
+
+    output_dir: Path
+    final_dir: Path
+    ema_dir: Path | None
+    clean_error: float
+    ema_clean_error: float | None
+    global_step: int
+    resumed_from: Path | None
+
+
+# --------------------------------------------------------------------------------------------------------------------
+def build_model(recipe: Recipe) -> torch.nn.Module:
+    """``timm.create_model`` for the recipe (split BN converted when asked)."""
+    import timm
+    from timm.layers import convert_splitbn_model
+
+    import timm_augmix_plugin  # noqa: F401  (registers the paper's architectures in timm)
+
+    m = recipe.model
+    kwargs = dict(m.kwargs)
+    if m.drop_rate is not None:
+        kwargs["drop_rate"] = m.drop_rate
+    if not timm.is_model(m.name):
+        raise ValueError(f"model.name={m.name!r} is not a timm model. Pick one of timm.list_models(), e.g. "
+                         f"wrn40_2, allconvnet, densenet40_12, resnext29_4x32d or resnet50.")
+    model = timm.create_model(m.name, pretrained=m.pretrained, num_classes=recipe.data.num_classes, **kwargs)
+    if recipe.augmix.enabled and recipe.augmix.split_bn:
+        model = convert_splitbn_model(model, num_splits=recipe.augmix.num_splits)
+    return model
+
+
+def resolve_normalization(recipe: Recipe, model: torch.nn.Module) -> tuple[tuple, tuple]:
+    """The recipe's mean / std, or the model's ``pretrained_cfg`` values when the recipe leaves them null."""
+    cfg = getattr(model, "pretrained_cfg", None) or {}
+    mean = recipe.data.mean if recipe.data.mean is not None else cfg.get("mean", (0.485, 0.456, 0.406))
+    std = recipe.data.std if recipe.data.std is not None else cfg.get("std", (0.229, 0.224, 0.225))
+    return tuple(float(v) for v in mean), tuple(float(v) for v in std)
+
+
+#: Settings that do not change the result and may differ when a run is resumed.
+_MAY_CHANGE_ON_RESUME = (
+    ("train", "resume"), ("train", "output_dir"), ("train", "log_every_steps"), ("train", "checkpoint_every_steps"),
+    ("train", "keep_checkpoints"), ("train", "cpu"), ("train", "channels_last"), ("data", "num_workers"),
+    ("eval", "batch_size"),
+)
+
+
+def _check_same_recipe(recipe: Recipe, out: Path) -> None:
+    """Refuse to resume the checkpoints in ``out`` with a recipe that changes the result (every process calls it)."""
+    saved = out / "recipe.yaml"
+    if not saved.is_file():
+        return
+    previous = load_recipe(saved).to_dict()
+    current = recipe.to_dict()
+    for d in (previous, current):
+        for section, key in _MAY_CHANGE_ON_RESUME:
+            d[section].pop(key, None)
+    if previous != current:
+        changed = sorted(f"{s}.{k}" for s in current if isinstance(current[s], dict)
+                         for k in current[s] if previous.get(s, {}).get(k) != current[s][k])
+        changed += [k for k in ("name", "description") if previous.get(k) != current.get(k)]
+        raise ValueError(
+            f"{out} holds checkpoints of a run with a different recipe (changed: {', '.join(changed)}). "
+            f"Use another train.output_dir, or train.resume=never to start over in this directory.")
+
+
+def _prepare_output_dir(recipe: Recipe, out: Path, resume_from: Path | None) -> None:
+    """Main process only: clear the outputs of an earlier run when starting fresh; write the resolved recipe."""
+    if resume_from is None:
+        for name in ("checkpoints", "final", "final_ema"):
+            shutil.rmtree(out / name, ignore_errors=True)
+        for name in ("metrics.jsonl", "metrics.png"):
+            (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    recipe.to_yaml(out / "recipe.yaml")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+def train(recipe: Recipe) -> TrainResult:
+    """Train according to ``recipe``; resumes from the newest checkpoint in the output directory when one exists.
+
+    Raises:
+        FileNotFoundError: Data paths are missing (checked before anything is built).
+        ValueError: Settings that do not fit the launch (e.g. batch not divisible by the process count).
+        NonFiniteLossError: The loss became NaN / inf; the last good checkpoint stays ``latest``.
+    """
+    from accelerate import Accelerator
+    from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
+    from timm.optim import create_optimizer_v2
+    from timm.scheduler import create_scheduler_v2
+    from timm.utils import ModelEmaV3
+
+    check_data_paths(recipe)
+    t = recipe.train
+    out = recipe.output_dir
+    # On a machine without an accelerator, cpu=True lets `accelerate launch --multi_gpu --num_processes N` (or
+    # torchrun) start N gloo CPU processes; without it each process would train alone.
+    accelerator = Accelerator(
+        cpu=t.cpu or not _has_accelerator_device(), mixed_precision=t.mixed_precision,
+        gradient_accumulation_steps=t.grad_accum_steps,
+        dataloader_config=DataLoaderConfiguration(split_batches=True, use_seedable_sampler=True),
+        project_config=ProjectConfiguration(project_dir=str(out), automatic_checkpoint_naming=False),
+        step_scheduler_with_optimizer=False)
+    set_seed(t.seed)
+    main = accelerator.is_main_process
+    ckpt = CheckpointManager(out / "checkpoints", keep=t.keep_checkpoints)
+    resume_from = ckpt.latest() if t.resume == "auto" else None
+    if resume_from is not None:
+        _check_same_recipe(recipe, out)
+    accelerator.wait_for_everyone()  # nobody reads the output directory while the main process clears it
+    if main:
+        _prepare_output_dir(recipe, out, resume_from)
+    accelerator.wait_for_everyone()
+    metrics = MetricsLog(out / "metrics.jsonl", enabled=main)
+
+    model = build_model(recipe)
+    if t.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    mean, std = resolve_normalization(recipe, model)
+    data = build_loaders(recipe, mean, std, num_processes=accelerator.num_processes)
+    optimizer = create_optimizer_v2(
+        model, opt=recipe.optim.name, lr=recipe.optim.lr, weight_decay=recipe.optim.weight_decay,
+        momentum=recipe.optim.momentum, filter_bias_and_bn=recipe.optim.filter_bias_and_bn, **recipe.optim.kwargs)
+    batches_per_epoch = len(data.train_loader)
+    if t.max_steps_per_epoch is not None:
+        batches_per_epoch = min(batches_per_epoch, t.max_steps_per_epoch)
+    updates_per_epoch = math.ceil(batches_per_epoch / t.grad_accum_steps)
+    scheduler = _build_scheduler(recipe, optimizer, updates_per_epoch, create_scheduler_v2)
+    ema = ModelEmaV3(model, decay=t.ema_decay) if t.ema else None
+    objective = Objective(recipe)
+
+    model, optimizer, train_loader, eval_loader = accelerator.prepare(
+        model, optimizer, data.train_loader, data.eval_loader)
+    if ema is not None:
+        ema.to(accelerator.device)
+    state = TrainState()
+    accelerator.register_for_checkpointing(state)
+    if scheduler is not None:
+        accelerator.register_for_checkpointing(scheduler)
+    if ema is not None:
+        accelerator.register_for_checkpointing(ema)
+
+    if resume_from is not None:
+        info = CheckpointManager.info(resume_from)
+        if info.get("num_processes", accelerator.num_processes) != accelerator.num_processes and main:
+            _logger.warning("Resuming a %s-process checkpoint with %s processes: RNG streams will differ.",
+                            info.get("num_processes"), accelerator.num_processes)
+        accelerator.load_state(str(resume_from))
+        metrics.truncate_after(state.global_step)
+        accelerator.print(f"Resumed from {resume_from} (epoch {state.epoch + 1}, update {state.global_step}).")
+    elif scheduler is not None:
+        scheduler.step_update(0)
+
+    if main:
+        accelerator.print(
+            f"Training {recipe.name!r} ({recipe.mode}) on {accelerator.num_processes} process(es), "
+            f"device {accelerator.device}: {data.num_train} train / {data.num_eval} eval images, "
+            f"{batches_per_epoch} batches of {recipe.data.batch_size // t.grad_accum_steps} per epoch, "
+            f"{t.epochs} epochs -> {out}")
+
+    clean_error, ema_error = float("nan"), None
+    while state.epoch < t.epochs:
+        epoch = state.epoch
+        train_one_epoch(model, objective, train_loader, optimizer, scheduler, ema, accelerator, state, recipe,
+                        metrics, ckpt, batches_per_epoch, data.num_splits)
+        last = epoch + 1 == t.epochs
+        if last or (epoch + 1) % recipe.eval.every_epochs == 0:
+            clean_error, clean_loss = evaluate(model, eval_loader, accelerator, channels_last=t.channels_last)
+            record = dict(epoch=epoch + 1, step=state.global_step, clean_error=clean_error, clean_loss=clean_loss)
+            if ema is not None:
+                ema_error, ema_loss = evaluate(ema.module, eval_loader, accelerator, channels_last=t.channels_last)
+                record.update(ema_clean_error=ema_error, ema_clean_loss=ema_loss)
+            metrics.write("eval", **record)
+            accelerator.print(f"epoch {epoch + 1}/{t.epochs}: clean error {clean_error:.2f}%"
+                              + (f", EMA {ema_error:.2f}%" if ema is not None else ""))
+        state.epoch = epoch + 1
+        state.step_in_epoch = 0
+        ckpt.save(accelerator, state)
+
+    if math.isnan(clean_error):  # relaunch of a finished run: report the logged result
+        evals = read_metrics(out / "metrics.jsonl", "eval") if (out / "metrics.jsonl").is_file() else []
+        if evals:
+            clean_error, ema_error = float(evals[-1]["clean_error"]), evals[-1].get("ema_clean_error")
+    final_dir, ema_dir = out / "final", None
+    if main:
+        export_weights(accelerator.unwrap_model(model), recipe, mean, std, final_dir)
+        if ema is not None:
+            ema_dir = export_weights(ema.module, recipe, mean, std, out / "final_ema")
+        plot_metrics(out / "metrics.jsonl", out / "metrics.png")
+        accelerator.print(f"Final weights: {final_dir} (timm.create_model('local-dir:{final_dir}', pretrained=True))")
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return TrainResult(out, final_dir, ema_dir, clean_error, ema_error, state.global_step, resume_from)
+
+
+def _has_accelerator_device() -> bool:
+    accel = getattr(torch, "accelerator", None)
+    if accel is not None and hasattr(accel, "is_available"):
+        return bool(accel.is_available())
+    return torch.cuda.is_available()
+
+
+def _build_scheduler(recipe: Recipe, optimizer, updates_per_epoch: int, create_scheduler_v2):
+    s = recipe.sched
+    if s.name == "none":
+        return None
+    scheduler, _ = create_scheduler_v2(
+        optimizer, sched=s.name, num_epochs=recipe.train.epochs, decay_epochs=s.decay_epochs,
+        decay_milestones=list(s.decay_milestones), cooldown_epochs=0, min_lr=s.min_lr, warmup_lr=s.warmup_lr,
+        warmup_epochs=s.warmup_epochs, decay_rate=s.decay_rate, step_on_epochs=False,
+        updates_per_epoch=updates_per_epoch)
+    return scheduler
+
+
+# --------------------------------------------------------------------------------------------------------------------
+def train_one_epoch(
+        model, objective: Objective, loader, optimizer, scheduler, ema, accelerator, state: TrainState,
+        recipe: Recipe, metrics: MetricsLog, ckpt: CheckpointManager, batches_per_epoch: int, num_splits: int,
+) -> None:
+    """Train for the rest of epoch ``state.epoch`` (skipping micro-batches a resumed checkpoint already consumed).
+
+    Raises:
+        NonFiniteLossError: On any process the loss is NaN / inf; nothing after the last checkpoint is saved.
+    """
+    t = recipe.train
+    model.train()
+    loader.set_epoch(state.epoch)
+    loader.dataset.set_epoch(state.epoch)  # per-sample augmentation seeds (also in worker copies)
+    skip = state.step_in_epoch
+    batches = accelerator.skip_first_batches(loader, skip) if skip else loader
+    main = accelerator.is_main_process
+    pbar = tqdm(total=batches_per_epoch, initial=skip, desc=f"epoch {state.epoch + 1}/{t.epochs}",
+                disable=not main, dynamic_ncols=True, leave=False)
+    window = dict(loss=0.0, parts={}, count=0, images=0, start=time.perf_counter())
+    global_batch = recipe.data.batch_size // t.grad_accum_steps
+    for batch_idx, (images, target) in enumerate(batches, start=skip):
+        if batch_idx >= batches_per_epoch:
+            break
+        images, _ = split_batch(images)
+        if t.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        with accelerator.accumulate(model):
+            with accelerator.autocast():
+                logits = model(images)
+                loss, parts = objective(logits, target)
+            names = sorted(parts)
+            local = torch.stack([loss.detach().float(), *(parts[n].float() for n in names)]).reshape(1, -1)
+            gathered = accelerator.gather(local).mean(0)  # one small collective: NaN check + logging
+            if not torch.isfinite(gathered).all():
+                _raise_non_finite(gathered, state, ckpt, batch_idx)
+            accelerator.backward(loss)
+            if accelerator.sync_gradients and recipe.optim.clip_grad is not None:
+                accelerator.clip_grad_norm_(model.parameters(), recipe.optim.clip_grad)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        state.step_in_epoch = batch_idx + 1
+        state.last_good_loss = float(gathered[0])
+        window["loss"] += float(gathered[0])
+        for i, n in enumerate(names):
+            window["parts"][n] = window["parts"].get(n, 0.0) + float(gathered[i + 1])
+        window["count"] += 1
+        window["images"] += global_batch
+        pbar.update(1)
+        if not accelerator.sync_gradients:
+            continue
+        state.global_step += 1
+        if scheduler is not None:
+            scheduler.step_update(num_updates=state.global_step)
+        if ema is not None:
+            ema.update(accelerator.unwrap_model(model), step=state.global_step)
+        lr = optimizer.param_groups[0]["lr"]
+        pbar.set_postfix(loss=f"{float(gathered[0]):.3f}", lr=f"{lr:.3g}")
+        if state.global_step % t.log_every_steps == 0 or state.step_in_epoch == batches_per_epoch:
+            elapsed = max(time.perf_counter() - window["start"], 1e-9)
+            n = window["count"]
+            metrics.write("train", epoch=state.epoch + 1, step=state.global_step,
+                          loss=window["loss"] / n, **{f"loss_{k}": v / n for k, v in window["parts"].items()},
+                          lr=lr, images_per_s=window["images"] / elapsed,
+                          views_per_s=window["images"] * num_splits / elapsed)
+            window = dict(loss=0.0, parts={}, count=0, images=0, start=time.perf_counter())
+        if (t.checkpoint_every_steps and state.global_step % t.checkpoint_every_steps == 0
+                and state.step_in_epoch < batches_per_epoch):
+            ckpt.save(accelerator, state)
+    pbar.close()
+
+
+def _raise_non_finite(gathered: torch.Tensor, state: TrainState, ckpt: CheckpointManager, batch_idx: int):
+    latest = ckpt.latest()
+    kept = (f"The last good checkpoint {latest} is kept; relaunching the same command resumes from it"
+            if latest is not None else "No checkpoint had been written yet")
+    raise NonFiniteLossError(
+        f"Training stopped: the loss is {float(gathered[0])} at epoch {state.epoch + 1}, batch {batch_idx + 1} "
+        f"(after {state.global_step} updates; last finite loss {state.last_good_loss:.4g}). {kept}. "
+        f"Lower optim.lr, set optim.clip_grad (e.g. optim.clip_grad=5.0), use train.mixed_precision=no or bf16 "
+        f"instead of fp16, or check the data for broken images.")
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, loader, accelerator, *, channels_last: bool = False) -> tuple[float, float]:
+    """Clean top-1 error (percent) and mean cross-entropy over the whole evaluation set (all processes).
+
+    Uses ``accelerator.gather_for_metrics``, which drops the samples padded in to even out the last batch.
+    """
+    net = accelerator.unwrap_model(model)
+    was_training = net.training
+    net.eval()
+    correct = torch.zeros((), dtype=torch.float64)
+    loss_sum = torch.zeros((), dtype=torch.float64)
+    count = 0
+    for images, target in tqdm(loader, desc="eval", disable=not accelerator.is_main_process, leave=False,
+                               dynamic_ncols=True):
+        if channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        with accelerator.autocast():
+            logits = net(images)
+        logits, target = accelerator.gather_for_metrics((logits.float(), target))
+        correct += (logits.argmax(-1) == target).sum().double().cpu()
+        loss_sum += F.cross_entropy(logits, target, reduction="sum").double().cpu()
+        count += target.shape[0]
+    net.train(was_training)
+    if count == 0:
+        raise ValueError("The evaluation set is empty. Check data.eval_root / data.eval_split.")
+    return float(100.0 * (1.0 - correct / count)), float(loss_sum / count)

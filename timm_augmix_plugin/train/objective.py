@@ -1,0 +1,60 @@
+"""The training objective of a recipe: the base classification loss, optionally with the JSD consistency term.
+
+Both come from timm's loss factory: ``timm.loss.create_classification_loss(loss_type, smoothing=...)`` and, for
+JSD, the same call with ``jsd_splits`` / ``jsd_alpha`` (handled by the plugin's hook). The objective also reports
+the loss split into its parts for the metrics log.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .recipe import Recipe
+
+__all__ = ["Objective"]
+
+
+class Objective(nn.Module):
+    """Loss of one training batch.
+
+    Args:
+        recipe: The recipe (``loss`` and ``augmix`` sections are used).
+
+    Calling it with split-major logits ``(S*B, C)`` and labels ``(B,)`` returns ``(loss, parts)`` where ``parts``
+    holds detached floats: ``base`` (the base loss; on the clean split for JSD) and, for JSD, ``consistency``
+    (``alpha * JS``).
+    """
+
+    def __init__(self, recipe: Recipe) -> None:
+        super().__init__()
+        import timm.loss
+
+        lo = recipe.loss
+        self.jsd = lo.jsd
+        self.num_splits = recipe.augmix.num_splits if recipe.augmix.enabled else 1
+        self.base = timm.loss.create_classification_loss(lo.type, smoothing=lo.smoothing)
+        self.loss = (_jsd_loss(lo.type, lo.smoothing, self.num_splits, lo.jsd_alpha) if lo.jsd else self.base)
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        batch = target.shape[0]
+        if logits.shape[0] != batch * self.num_splits:
+            raise ValueError(f"Expected split-major logits for {self.num_splits} splits of {batch} samples "
+                             f"({self.num_splits * batch} rows), got {logits.shape[0]} rows.")
+        if self.jsd:
+            loss = self.loss(logits, target)
+            with torch.no_grad():
+                base = self.base(logits[:batch].float(), target)
+            return loss, {"base": base.detach(), "consistency": (loss - base).detach()}
+        if self.num_splits > 1:  # plain loss on every split (clean and augmented)
+            target = target.repeat(self.num_splits, *([1] * (target.dim() - 1)))
+        loss = self.loss(logits, target)
+        return loss, {"base": loss.detach()}
+
+
+def _jsd_loss(loss_type: str, smoothing: float, num_splits: int, alpha: float) -> nn.Module:
+    import timm.loss
+
+    import timm_augmix_plugin  # noqa: F401  (installs the jsd_splits / jsd_alpha hook)
+
+    return timm.loss.create_classification_loss(loss_type, smoothing=smoothing, jsd_splits=num_splits,
+                                                jsd_alpha=alpha)
