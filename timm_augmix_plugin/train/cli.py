@@ -27,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, load and validate the recipe, train. Returns the process exit code."""
+    from ..utils.cpu_processes import maybe_relaunch
+
+    relaunched = maybe_relaunch("timm_augmix_plugin.train", sys.argv[1:] if argv is None else argv)
+    if relaunched is not None:
+        return relaunched
     args = build_parser().parse_args(argv)
     from .recipe import load_recipe
 
