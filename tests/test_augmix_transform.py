@@ -258,3 +258,20 @@ def test_factory_errors():
         create_augmix_transform(32, policy="augmix-m3")
     with pytest.raises(ValueError, match="output must be one of"):
         AugMixPaper(output="half")
+
+
+def test_fused_jsd_views_equal_the_augmix_dataset_views():
+    images = [make_image(32, seed=i) for i in range(3)]
+    separate = create_augmix_transform(32, preset="cifar", separate=True)
+    fused = create_augmix_transform(32, preset="cifar", num_splits=3)
+    reference = AugMixDataset(ListDataset(images, separate), num_splits=3)
+    for i in range(3):
+        torch.manual_seed(i)
+        expected, _ = reference[i]
+        torch.manual_seed(i)
+        got = fused(images[i])
+        assert len(got) == 3
+        for a, b in zip(got, expected):
+            assert torch.allclose(a, b, atol=1e-5)
+    with pytest.raises(ValueError, match="not both"):
+        create_augmix_transform(32, separate=True, num_splits=3)

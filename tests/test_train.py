@@ -72,6 +72,39 @@ def test_each_mode_feeds_the_model_the_expected_batch(tmp_path, monkeypatch, mod
     assert math.isfinite(result.clean_error)
 
 
+@pytest.mark.parametrize("num_splits,rows", [(3, 3 * BATCH), (1, BATCH)])
+def test_batched_backend_augments_on_the_device_and_resumes_its_stream(tmp_path, monkeypatch, num_splits, rows):
+    seen: list[torch.Tensor] = []
+    build = engine.build_model
+
+    def build_and_watch(recipe):
+        model = build(recipe)
+        model.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()) if m.training else None)
+        return model
+
+    monkeypatch.setattr(engine, "build_model", build_and_watch)
+    recipe = tiny_recipe(tmp_path / "run", "augmix_jsd" if num_splits == 3 else "augmix",
+                         augmix={"backend": "batched"}, train={"checkpoint_every_steps": 2})
+    loader = build_loaders(recipe, (0.5,) * 3, (0.5,) * 3).train_loader
+    crops, _ = next(iter(loader))
+    assert crops.dtype == torch.uint8 and crops.shape == (BATCH, 3, 16, 16)  # the loader does no AugMix
+    result = train(recipe)
+    assert [x.shape[0] for x in seen] == [rows] * 4 and math.isfinite(result.clean_error)
+    assert all(x.dtype == torch.float32 for x in seen)
+    if num_splits == 3:
+        clean, aug1, aug2 = torch.split(seen[0], BATCH)
+        assert not torch.allclose(aug1, aug2) and not torch.allclose(clean, aug1)
+    # its parameter stream is checkpoint state: restoring it replays the same views
+    from timm_augmix_plugin.train.device_augmix import DeviceAugMix
+
+    augmix = DeviceAugMix(recipe, (0.5,) * 3, (0.5,) * 3, torch.device("cpu"))
+    state = augmix.state_dict()
+    first = augmix(crops)
+    assert not torch.equal(first, augmix(crops))
+    augmix.load_state_dict(state)
+    assert torch.equal(first, augmix(crops))
+
+
 def test_jsd_batches_are_clean_plus_two_independent_augmix_views(tmp_path):
     recipe = tiny_recipe(tmp_path, "augmix_jsd")
     data = build_loaders(recipe, (0.5,) * 3, (0.5,) * 3)

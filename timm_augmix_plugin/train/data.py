@@ -2,8 +2,9 @@
 
 Datasets come from ``timm.data.create_dataset`` (class folders, tar files, torchvision CIFAR, Hugging Face datasets)
 or from the embedded :class:`~timm_augmix_plugin.train.synthetic.SyntheticShapes`. AugMix training with clean +
-augmented splits goes through timm's ``AugMixDataset`` fed with the separate-transform tuple of
-``timm_augmix_plugin.augmix.create_augmix_transform``.
+augmented splits uses the fused transform of ``timm_augmix_plugin.augmix.create_augmix_transform(num_splits=...)``
+(the views timm's ``AugMixDataset`` gives, in fewer passes), or, with ``augmix.backend: batched``, plain uint8 crops
+that :class:`~timm_augmix_plugin.augmix.BatchedAugMix` augments on the device.
 
 Every training sample is augmented under a torch seed derived from ``(train.seed, epoch, index)``
 (:class:`SeededSamples`), so augmentations do not depend on the number of processes or loader workers, and a run
@@ -94,29 +95,35 @@ def build_eval_transform(recipe: Recipe, mean, std) -> Callable:
     return T.Compose(_normalize(mean, std))
 
 
-def _standard_train_transform(recipe: Recipe, mean, std) -> Callable:
+def _geometric(recipe: Recipe) -> list[Callable]:
     d = recipe.data
     if d.preset == "imagenet":
-        geometric = [T.RandomResizedCrop(d.img_size), T.RandomHorizontalFlip()]
-    else:  # the paper's CIFAR preprocessing
-        geometric = [T.RandomHorizontalFlip(), T.RandomCrop(d.img_size, padding=d.img_size // 8)]
-    return T.Compose([*geometric, *_normalize(mean, std)])
+        return [T.RandomResizedCrop(d.img_size), T.RandomHorizontalFlip()]
+    return [T.RandomHorizontalFlip(), T.RandomCrop(d.img_size, padding=d.img_size // 8)]  # the paper's CIFAR crop
+
+
+def _standard_train_transform(recipe: Recipe, mean, std) -> Callable:
+    return T.Compose([*_geometric(recipe), *_normalize(mean, std)])
 
 
 def build_train_transform(recipe: Recipe, mean, std) -> Callable | tuple[Callable, Callable, Callable]:
     """The training transform of the recipe's mode.
 
-    Returns a single callable for standard training and single-view AugMix; for clean + augmented splits the
-    separate 3-tuple (primary, AugMix, normalise) that timm's ``AugMixDataset`` consumes.
+    Standard training: crop/flip + normalise. AugMix with the ``pil`` backend: one view, or for clean + augmented
+    splits the fused transform that yields ``(clean, aug_1, ...)`` (the views of timm's ``AugMixDataset``). AugMix
+    with the ``batched`` backend: crop/flip only, as uint8 tensors, for :class:`~timm_augmix_plugin.augmix.BatchedAugMix`
+    on the device.
     """
     d, a = recipe.data, recipe.augmix
     if not a.enabled:
         return _standard_train_transform(recipe, mean, std)
+    if a.backend == "batched":
+        return T.Compose([*_geometric(recipe), T.PILToTensor()])
     from timm_augmix_plugin.augmix import create_augmix_transform
 
     return create_augmix_transform(
         d.img_size, policy=a.policy, preset=d.preset, mean=tuple(mean), std=tuple(std), is_training=True,
-        separate=a.num_splits > 1)
+        num_splits=a.num_splits)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -169,14 +176,10 @@ def _subset(ds: Dataset, n: int | None, seed: int, synthetic: bool) -> Dataset:
 def build_datasets(recipe: Recipe, mean, std) -> tuple[Dataset, Dataset]:
     """Training dataset (transformed, split into clean + AugMix views when asked, seeded per sample) and the
     evaluation dataset."""
-    from timm.data import AugMixDataset
-
-    d, a = recipe.data, recipe.augmix
+    d = recipe.data
     synthetic = dataset_kind(d.dataset) == "synthetic"
     train_ds = _raw_dataset(recipe, training=True)
     train_ds.transform = build_train_transform(recipe, mean, std)
-    if a.enabled and a.num_splits > 1:
-        train_ds = AugMixDataset(train_ds, num_splits=a.num_splits)
     train_ds = _subset(train_ds, d.train_samples, d.seed, synthetic)
     train_ds = SeededSamples(train_ds, seed=recipe.train.seed)
 

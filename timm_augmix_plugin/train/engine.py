@@ -190,6 +190,12 @@ def train(recipe: Recipe) -> TrainResult:
         accelerator.register_for_checkpointing(scheduler)
     if ema is not None:
         accelerator.register_for_checkpointing(ema)
+    device_augmix = None
+    if recipe.augmix.enabled and recipe.augmix.backend == "batched":
+        from .device_augmix import DeviceAugMix
+
+        device_augmix = DeviceAugMix(recipe, mean, std, accelerator.device, accelerator.process_index)
+        accelerator.register_for_checkpointing(device_augmix)
 
     if resume_from is not None:
         info = CheckpointManager.info(resume_from)
@@ -213,7 +219,7 @@ def train(recipe: Recipe) -> TrainResult:
     while state.epoch < t.epochs:
         epoch = state.epoch
         train_one_epoch(model, objective, train_loader, optimizer, scheduler, ema, accelerator, state, recipe,
-                        metrics, ckpt, batches_per_epoch, data.num_splits)
+                        metrics, ckpt, batches_per_epoch, data.num_splits, device_augmix)
         last = epoch + 1 == t.epochs
         if last or (epoch + 1) % recipe.eval.every_epochs == 0:
             clean_error, clean_loss = evaluate(model, eval_loader, accelerator, channels_last=t.channels_last)
@@ -267,8 +273,11 @@ def _build_scheduler(recipe: Recipe, optimizer, updates_per_epoch: int, create_s
 def train_one_epoch(
         model, objective: Objective, loader, optimizer, scheduler, ema, accelerator, state: TrainState,
         recipe: Recipe, metrics: MetricsLog, ckpt: CheckpointManager, batches_per_epoch: int, num_splits: int,
+        device_augmix=None,
 ) -> None:
     """Train for the rest of epoch ``state.epoch`` (skipping micro-batches a resumed checkpoint already consumed).
+
+    ``device_augmix`` (``augmix.backend: batched``) turns each uint8 micro-batch into its AugMix splits on the device.
 
     Raises:
         NonFiniteLossError: On any process the loss is NaN / inf; nothing after the last checkpoint is saved.
@@ -288,6 +297,8 @@ def train_one_epoch(
         if batch_idx >= batches_per_epoch:
             break
         images, _ = split_batch(images)
+        if device_augmix is not None:
+            images = device_augmix(images)
         if t.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         with accelerator.accumulate(model):

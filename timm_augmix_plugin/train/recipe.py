@@ -42,8 +42,9 @@ __all__ = [
 
 #: Dataset names (prefixes) the training data builder understands.
 DATASET_KINDS = ("synthetic", "", "folder", "tar", "torch/", "hfds/")
-#: AugMix backends; 'batched' (GPU AugMix after the loader) is reserved for a later release.
-AUGMIX_BACKENDS = ("pil",)
+#: AugMix backends: 'pil' (per image in the loader workers) or 'batched' (per-sample AugMix on the device, after
+#: the loader; see ``timm_augmix_plugin.augmix.BatchedAugMix``).
+AUGMIX_BACKENDS = ("pil", "batched")
 
 
 @dataclass
@@ -120,7 +121,8 @@ class AugMixSection:
         num_splits: 1 = one AugMix view per image; 3 = clean + two AugMix views (needed by the JSD loss), fed as one
             split-major batch of ``num_splits * B`` images.
         split_bn: Give each split its own BatchNorm statistics during training (timm ``convert_splitbn_model``).
-        backend: Where AugMix runs: ``pil`` (per image in the loader workers).
+        backend: Where AugMix runs: ``pil`` (per image in the loader workers, fused clean + views) or ``batched``
+            (the loader delivers uint8 crops; every sample gets its own AugMix chains on the training device).
     """
 
     enabled: bool = False
@@ -562,8 +564,7 @@ def _validate(r: Recipe) -> None:
         _require(val is None or val >= 1, f"data.{key} must be >= 1 or null, got {val}.")
     # augmix
     _require(a.backend in AUGMIX_BACKENDS,
-             f"augmix.backend={a.backend!r} is not available: the batched (on-device) AugMix backend is not part of "
-             f"this release. Use augmix.backend=pil.")
+             f"augmix.backend={a.backend!r} is unknown; expected one of {AUGMIX_BACKENDS}.")
     _check_policy(a.policy)
     _require(1 <= a.num_splits <= 8, f"augmix.num_splits must be in 1..8, got {a.num_splits}.")
     if a.num_splits > 1:
