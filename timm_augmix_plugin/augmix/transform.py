@@ -2,10 +2,17 @@
 
 Mixing is done in one float32 buffer and normalisation is affine: because the chain weights sum to 1,
 ``N((1-m) x + m sum_i w_i c_i) = (1-m) N(x) + m sum_i w_i N(c_i)``, so this is exactly the paper's mixing of
-normalised tensors (reference-facts 1.2) without its ``width + 2`` separate ToTensor/Normalize passes. The buffer is
-built by ``width + 1`` fused multiply-adds straight from the uint8 images, and one more pass writes the (C, H, W)
-result, normalised when ``mean``/``std`` are given. No clipping and no uint8 rounding, unless ``output='uint8'`` is
-asked for (timm's prefetcher path, whose collate only takes uint8).
+normalised tensors (reference-facts 1.2) without its ``width + 2`` separate ToTensor/Normalize passes.
+
+* Normalised output (``mean``/``std`` given, and :class:`AugMixJSD`): the (C, H, W) float32 result starts as the
+  normalisation bias and gets ``width + 1`` fused passes of a compiled kernel that reads an (H, W, 3) uint8 image and
+  adds ``scale_c * weight * pixel`` to each channel plane.
+* Output in [0, 1] or uint8: one float32 buffer in pixel units gets ``width + 1`` fused multiply-adds, and one more
+  pass writes the (C, H, W) result (scaled by 1/255, or rounded for ``output='uint8'``), so the values stay within
+  [0, 1] to the last bit.
+
+No clipping and no uint8 rounding, unless ``output='uint8'`` is asked for (timm's prefetcher path, whose collate only
+takes uint8).
 
 :class:`AugMixJSD` produces what the JSD loss needs from one image: the normalised clean view and two independent
 normalised AugMix views, sharing the clean image's conversion.
@@ -16,19 +23,51 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from numba import njit, uint64
 from PIL import Image
 
 from .config import AugMixConfig, parse_policy
 from .image_checks import ensure_rgb_image
-from .pil_ops import apply_op
+from .pil_ops import apply_op_any
 from .sampling import AugMixParams, sample_augmix_params
 
 OUTPUTS = ("float", "uint8")
 
 
-def _as_tensor(img: Image.Image) -> torch.Tensor:
-    """(H, W, C) uint8 tensor of an RGB image (one copy into a writable buffer)."""
+def _as_tensor(img: Image.Image | np.ndarray) -> torch.Tensor:
+    """(H, W, C) uint8 tensor of an RGB image (one copy into a writable buffer) or of an (H, W, 3) uint8 array."""
+    if isinstance(img, np.ndarray):
+        return torch.from_numpy(img if img.flags.writeable else img.copy())
     return torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8).view(img.size[1], img.size[0], 3)
+
+
+def _as_image(img: Image.Image | np.ndarray) -> Image.Image:
+    return Image.fromarray(img, "RGB") if isinstance(img, np.ndarray) else img
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _add_hwc_to_chw(out: np.ndarray, src: np.ndarray, k0: np.float32, k1: np.float32,
+                    k2: np.float32) -> None:  # pragma: no cover (compiled)
+    """``out[c] += k_c * src[..., c]`` (float32) for a C-contiguous (3, H, W) ``out`` and (H, W, 3) uint8 ``src``.
+
+    Unsigned flat indices keep numba from emitting negative-index wrap-around, so the loop vectorises.
+    """
+    o = out.reshape(-1)
+    s = src.reshape(-1)
+    n = s.size // 3
+    plane1 = uint64(n)
+    plane2 = uint64(2 * n)
+    three = uint64(3)
+    for ii in range(n):
+        i = uint64(ii)
+        o[i] += k0 * np.float32(s[three * i])
+        o[plane1 + i] += k1 * np.float32(s[three * i + uint64(1)])
+        o[plane2 + i] += k2 * np.float32(s[three * i + uint64(2)])
+
+
+def _pixels(img: Image.Image | np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 C-contiguous array of an RGB image (one copy) or an array from the affine kernel (none)."""
+    return np.ascontiguousarray(img) if isinstance(img, np.ndarray) else np.asarray(img)
 
 
 def _normalisation(mean: Sequence[float] | None, std: Sequence[float] | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -78,6 +117,7 @@ class AugMixPaper:
         self.generator = generator
         self.mean, self.std = mean, std
         self._scale, self._bias = _normalisation(mean, std)
+        self._scale_values = self._scale.flatten().tolist()
 
     def make_params(self, img: Image.Image) -> AugMixParams:
         """Draw the random parameters for one view of ``img``."""
@@ -85,16 +125,24 @@ class AugMixPaper:
 
     def chains(self, img: Image.Image, params: AugMixParams) -> list[Image.Image]:
         """The ``width`` augmented chain images (no randomness)."""
+        return [_as_image(chain) for chain in self._chain_outputs(img, params)]
+
+    def _chain_outputs(self, img: Image.Image, params: AugMixParams) -> list[Image.Image | np.ndarray]:
+        """The chain images, as PIL images or, where the last op was the compiled affine kernel, (H, W, 3) arrays."""
         out = []
         for chain in params.chains:
-            chain_img = img
+            chain_img: Image.Image | np.ndarray = img
             for op in chain:
-                chain_img = apply_op(chain_img, op, self.config.fill)
+                chain_img = apply_op_any(chain_img, op, self.config.fill)
             out.append(chain_img)
         return out
 
-    def mix_chains(self, params: AugMixParams, chains: list[Image.Image], base: torch.Tensor | None) -> torch.Tensor:
-        """``sum_i m w_i chain_i`` (+ ``base``) as an (H, W, C) float32 tensor in pixel units 0..255."""
+    def mix_chains(self, params: AugMixParams, chains: Sequence[Image.Image | np.ndarray],
+                   base: torch.Tensor | None) -> torch.Tensor:
+        """``sum_i m w_i chain_i`` (+ ``base``) as an (H, W, C) float32 tensor in pixel units 0..255.
+
+        ``chains`` are PIL RGB images or (H, W, 3) uint8 arrays.
+        """
         m = params.skip_weight
         acc = base
         for weight, chain_img in zip(params.chain_weights, chains):
@@ -107,7 +155,23 @@ class AugMixPaper:
 
     def _mixed_pixels(self, img: Image.Image, params: AugMixParams) -> torch.Tensor:
         base = torch.mul(_as_tensor(img), float(1 - params.skip_weight))
-        return self.mix_chains(params, self.chains(img, params), base)
+        return self.mix_chains(params, self._chain_outputs(img, params), base)
+
+    def _add_mix(self, out: torch.Tensor, params: AugMixParams, chains: Sequence[Image.Image | np.ndarray],
+                 img: Image.Image | None = None) -> torch.Tensor:
+        """``out += scale * (m sum_i w_i chain_i (+ (1 - m) img))`` in place; ``out`` is (3, H, W) float32."""
+        m = params.skip_weight
+        terms = [(m * weight, chain) for weight, chain in zip(params.chain_weights, chains)]
+        if img is not None:
+            terms.insert(0, (1 - m, img))
+        planes = out.numpy()
+        for weight, pic in terms:
+            k0, k1, k2 = (np.float32(s * weight) for s in self._scale_values)
+            _add_hwc_to_chw(planes, _pixels(pic), k0, k1, k2)
+        return out
+
+    def _bias_planes(self, img: Image.Image) -> torch.Tensor:
+        return self._bias.expand(3, img.size[1], img.size[0]).clone(memory_format=torch.contiguous_format)
 
     def mix(self, img: Image.Image, params: AugMixParams) -> np.ndarray:
         """The mixed image as a float32 (H, W, C) array in [0, 1] (no randomness)."""
@@ -116,7 +180,9 @@ class AugMixPaper:
     def transform(self, img: Image.Image, params: AugMixParams) -> torch.Tensor:
         """Apply given parameters: the deterministic half of the transform."""
         img = ensure_rgb_image(img)
-        pixels = self._mixed_pixels(img, params)
+        if self.mean is not None:
+            return self._add_mix(self._bias_planes(img), params, self._chain_outputs(img, params), img)
+        pixels = self._mixed_pixels(img, params)  # pixel units first: the [0, 1] output range holds to the last bit
         if self.output == "uint8":
             return pixels.round_().clamp_(0, 255).to(torch.uint8).permute(2, 0, 1).contiguous()
         out = torch.empty(pixels.shape[2], pixels.shape[0], pixels.shape[1])
@@ -160,16 +226,15 @@ class AugMixJSD:
     def __call__(self, img: Image.Image) -> tuple[torch.Tensor, ...]:
         aug = self.augmix
         img = ensure_rgb_image(img)
-        scale, bias = aug._scale, aug._bias
-        out = torch.empty(3, img.size[1], img.size[0])
-        clean = torch.addcmul(bias, _as_tensor(img).permute(2, 0, 1), scale, out=out)
+        pixels = _pixels(img)
+        clean = aug._bias_planes(img)
+        _add_hwc_to_chw(clean.numpy(), pixels, *(np.float32(s) for s in aug._scale_values))
         views = [clean]
         for _ in range(self.num_views):
             params = aug.make_params(img)
             m = params.skip_weight
-            pixels = aug.mix_chains(params, aug.chains(img, params), None)
-            view = torch.add(bias * m, clean, alpha=1 - m)
-            views.append(view.addcmul_(pixels.permute(2, 0, 1), scale))
+            view = torch.add(aug._bias * m, clean, alpha=1 - m)
+            views.append(aug._add_mix(view, params, aug._chain_outputs(img, params)))
         return tuple(views)
 
     def __repr__(self) -> str:
