@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-
 from synthetic import make_image
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpeg"

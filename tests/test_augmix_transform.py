@@ -6,17 +6,23 @@ import pytest
 import timm
 import torch
 from PIL import Image
+from synthetic import make_image
 from timm.data import AugMixDataset, create_loader
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from timm_augmix_plugin.augmix import (
-    ALL_OPS, PAPER_OPS, AugMixPaper, OpParams, apply_op, create_augmix_transform, op_argument, parse_policy,
+    ALL_OPS,
+    PAPER_OPS,
+    AugMixPaper,
+    OpParams,
+    apply_op,
+    create_augmix_transform,
+    op_argument,
+    parse_policy,
     sample_augmix_params,
 )
 from timm_augmix_plugin.constants import CIFAR_MEAN, CIFAR_STD
-
-from synthetic import make_image
 
 
 class ListDataset(Dataset):

@@ -9,11 +9,10 @@ import timm
 import timm.data.transforms_factory as tf
 import timm.loss
 import torch
+from synthetic import make_image
 
 import timm_augmix_plugin
 from timm_augmix_plugin.augmix import AugMixPaper
-
-from synthetic import make_image
 
 
 @pytest.fixture(autouse=True)

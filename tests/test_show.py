@@ -6,8 +6,8 @@ import argparse
 import numpy as np
 import pytest
 from PIL import Image
-
 from synthetic import make_image
+
 from timm_augmix_plugin.augmix import AugMixPaper, parse_policy
 from timm_augmix_plugin.cli import show as show_cli
 from timm_augmix_plugin.visualize import draw_augmix_grid, load_image, make_augmix_views, save_augmix_grid

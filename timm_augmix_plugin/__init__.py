@@ -3,7 +3,9 @@
 
 Importing the package installs its hooks into timm (see :func:`install`); :func:`uninstall` removes them.
 """
-from ._hooks import install as install, is_installed as is_installed, uninstall as uninstall
+from ._hooks import install as install
+from ._hooks import is_installed as is_installed
+from ._hooks import uninstall as uninstall
 
 __version__ = "0.1.0"
 

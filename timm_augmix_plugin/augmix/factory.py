@@ -4,10 +4,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from PIL import Image
-from torchvision import transforms
-
 from timm.data.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from timm.data.transforms import MaybeToTensor
+from torchvision import transforms
 
 from ..constants import CIFAR_MEAN, CIFAR_STD
 from .config import is_plugin_policy, parse_policy

@@ -12,9 +12,8 @@ import functools
 import inspect
 from collections.abc import Callable
 
-from torchvision import transforms
-
 import timm.data.transforms_factory as _tf
+from torchvision import transforms
 
 from .config import is_plugin_policy
 from .transform import AugMixPaper

@@ -111,8 +111,8 @@ def build_train_transform(recipe: Recipe, mean, std) -> Callable | tuple[Callabl
 
     Standard training: crop/flip + normalise. AugMix with the ``pil`` backend: one view, or for clean + augmented
     splits the fused transform that yields ``(clean, aug_1, ...)`` (the views of timm's ``AugMixDataset``). AugMix
-    with the ``batched`` backend: crop/flip only, as uint8 tensors, for :class:`~timm_augmix_plugin.augmix.BatchedAugMix`
-    on the device.
+    with the ``batched`` backend: crop/flip only, as uint8 tensors, for
+    :class:`~timm_augmix_plugin.augmix.BatchedAugMix` on the device.
     """
     d, a = recipe.data, recipe.augmix
     if not a.enabled:

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from ..augmix import AugMixParams, AugMixPaper, apply_op, ensure_rgb_image
+from ..augmix import AugMixPaper, AugMixParams, apply_op, ensure_rgb_image
 
 DEFAULT_MAX_SIDE = 512
 
