@@ -1,8 +1,8 @@
 """Multi-process and crash tests of the trainer, run as real subprocesses on the CPU:
 
 * a 2-process gloo run (``accelerate launch --cpu --num_processes 2``, the command CI proves the distributed
-  path with; see ``timm_augmix_plugin.utils.cpu_processes``) ends with the same weights and metrics as a 1-process run of the same global
-  batch;
+  path with; see ``timm_augmix_plugin.utils.cpu_processes``) ends with the same weights and metrics as a
+  1-process run of the same global batch;
 * a run killed with SIGKILL right after a mid-epoch checkpoint, relaunched with the same command, resumes from that
   checkpoint and ends with the weights and metrics of the uninterrupted run.
 
