@@ -22,8 +22,8 @@ import torch
 from huggingface_hub import HfApi, ModelCard
 from huggingface_hub.utils import _http as hf_http
 from safetensors.torch import load_file, save_file
-
 from test_hub_card import make_run
+
 from timm_augmix_plugin.cli import publish as publish_cli
 from timm_augmix_plugin.hub import WeightsMismatchError, build_hub_folder, plan_publish, publish_hub_folder
 

@@ -1,25 +1,25 @@
 """Turn a model spec (timm name, ``hf-hub:``, ``local-dir:``, plus an optional checkpoint) into an eval-ready model.
 
-Weights from local files are read with safetensors only (no pickle). The data configuration (input size, mean/std,
-crop) comes from the model's ``pretrained_cfg`` via ``timm.data.resolve_model_data_config``.
+Weights from local files are read with safetensors only (no pickle), by the checkpoint loader shared with the Hub
+card builder (:mod:`timm_augmix_plugin.utils.checkpoints`). The data configuration (input size, mean/std, crop)
+comes from the model's ``pretrained_cfg`` via ``timm.data.resolve_model_data_config``.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import timm
-import torch
 from torch import nn
 
+from ..utils.checkpoints import LoadedCheckpoint, load_trained_model, read_safetensors, require_known_model
 from ..utils.weights_hash import state_dict_sha256
 
+__all__ = ["SOURCE_PREFIXES", "LoadedModel", "load_model", "read_safetensors", "resolve_data_config"]
+
 SOURCE_PREFIXES = ("hf-hub:", "local-dir:")
-_PICKLE_SUFFIXES = (".bin", ".pth", ".pt", ".pth.tar", ".ckpt")
-_WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+_SPEC_HINT = ", hf-hub:org/name or local-dir:DIR"
 
 
 @dataclass
@@ -33,113 +33,6 @@ class LoadedModel:
     data_config: dict[str, Any]
     weights_sha256: str
     weights_file: str | None
-
-
-def _strip_wrapper_prefixes(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    for prefix in _WRAPPER_PREFIXES:
-        if state_dict and all(k.startswith(prefix) for k in state_dict):
-            state_dict = {k[len(prefix):]: v for k, v in state_dict.items()}
-    return state_dict
-
-
-def read_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Read a ``.safetensors`` state dict (no pickle), stripping ``module.``/``_orig_mod.`` wrapper prefixes.
-
-    Raises:
-        FileNotFoundError: missing file.
-        ValueError: a file that is not safetensors (e.g. a pickled ``.pth``).
-    """
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"weights file {path} does not exist")
-    if not path.name.endswith(".safetensors"):
-        raise ValueError(
-            f"{path} is not a .safetensors file; eval-c reads weights only with safetensors (no pickle). Convert it, "
-            "e.g. `safetensors.torch.save_file(torch.load(path, weights_only=True), 'model.safetensors')`"
-        )
-    return _strip_wrapper_prefixes(load_file(str(path)))
-
-
-def _weights_in_folder(folder: Path) -> Path:
-    candidate = folder / "model.safetensors"
-    if candidate.is_file():
-        return candidate
-    others = sorted(folder.glob("*.safetensors"))
-    if len(others) == 1:
-        return others[0]
-    pickled = sorted(p.name for p in folder.iterdir() if p.name.endswith(_PICKLE_SUFFIXES))
-    hint = f" (found pickle files {pickled}, which eval-c does not read)" if pickled else ""
-    if len(others) > 1:
-        raise ValueError(f"{folder} holds several .safetensors files {[p.name for p in others]}; pass the file itself")
-    raise FileNotFoundError(
-        f"{folder} holds no model.safetensors{hint}; pass a timm `save_for_hf` folder (config.json + "
-        "model.safetensors), an accelerate checkpoint folder, or a .safetensors file"
-    )
-
-
-def _classifier_out_features(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> int | None:
-    names = model.pretrained_cfg.get("classifier") if hasattr(model, "pretrained_cfg") else None
-    if not names:
-        return None
-    for name in (names,) if isinstance(names, str) else tuple(names):
-        weight = state_dict.get(f"{name}.weight")
-        if weight is not None and weight.ndim >= 1:
-            return int(weight.shape[0])
-    return None
-
-
-def _load_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str) -> None:
-    try:
-        model.load_state_dict(state_dict, strict=True)
-    except RuntimeError as err:
-        expected, given = set(model.state_dict()), set(state_dict)
-        missing, unexpected = sorted(expected - given), sorted(given - expected)
-        detail = []
-        if missing:
-            detail.append(f"missing keys {missing[:8]}{' ...' if len(missing) > 8 else ''}")
-        if unexpected:
-            detail.append(f"unexpected keys {unexpected[:8]}{' ...' if len(unexpected) > 8 else ''}")
-        if not detail:
-            detail.append(str(err).split("\n", 1)[-1].strip()[:500])
-        raise ValueError(
-            f"weights in {source} do not fit the model: {'; '.join(detail)}. Check that --model names the architecture "
-            "the checkpoint was trained with, and that --num-classes matches its classifier"
-        ) from None
-
-
-def _read_config(folder: Path) -> dict[str, Any]:
-    with open(folder / "config.json", encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-def _create_from_folder(folder: Path, expected_arch: str | None, num_classes: int | None) -> tuple[nn.Module, Path]:
-    """A ``save_for_hf`` folder: create the architecture from config.json, then load model.safetensors."""
-    if not (folder / "config.json").is_file():
-        raise FileNotFoundError(
-            f"{folder} has no config.json; a local-dir model must be a timm `save_for_hf` folder "
-            "(config.json + model.safetensors). For a bare checkpoint pass --model <timm name> --checkpoint <path>"
-        )
-    config = _read_config(folder)
-    arch = config.get("architecture")
-    if not arch:
-        raise ValueError(f"{folder / 'config.json'} has no 'architecture' entry; it is not a timm model config")
-    if expected_arch is not None and timm.models.split_model_name_tag(expected_arch)[0] != arch:
-        raise ValueError(
-            f"--model {expected_arch} but {folder / 'config.json'} describes a {arch}; pass --model {arch} "
-            f"(or --model local-dir:{folder})"
-        )
-    saved_classes = config.get("num_classes")
-    if num_classes is not None and saved_classes is not None and num_classes != saved_classes:
-        raise ValueError(
-            f"--num-classes {num_classes} but the checkpoint in {folder} has a {saved_classes}-class head; drop "
-            "--num-classes or pass the matching value"
-        )
-    weights = _weights_in_folder(folder)
-    model = timm.create_model(f"local-dir:{folder}", pretrained=False)
-    _load_state_dict(model, read_safetensors(weights), str(weights))
-    return model, weights
 
 
 def load_model(
@@ -163,12 +56,11 @@ def load_model(
     Raises:
         FileNotFoundError, ValueError: unreadable/mismatched weights, unknown model names, conflicting options.
     """
-    weights_file: Path | None = None
     if spec.startswith("local-dir:"):
         if checkpoint is not None:
             raise ValueError("--checkpoint goes with a timm model name, not with a local-dir: model spec")
-        model, weights_file = _create_from_folder(Path(spec[len("local-dir:"):]), None, num_classes)
-    elif spec.startswith("hf-hub:"):
+        return _evaluation_model(spec, load_trained_model(spec[len("local-dir:"):], num_classes=num_classes), img_size)
+    if spec.startswith("hf-hub:"):
         if checkpoint is not None:
             raise ValueError("--checkpoint goes with a timm model name, not with an hf-hub: model spec")
         try:
@@ -183,49 +75,40 @@ def load_model(
                 f"--num-classes {num_classes} but {spec} has a {model.num_classes}-class head; drop --num-classes"
             )
     else:
-        arch = timm.models.split_model_name_tag(spec)[0]
-        if not timm.is_model(arch):
-            raise ValueError(
-                f"unknown timm model {spec!r}; use a name from timm.list_models() (the plugin adds wrn40_2, "
-                "allconvnet, densenet40_12, resnext29_4x32d, ...), hf-hub:org/name or local-dir:DIR"
+        require_known_model(spec, hint=_SPEC_HINT)
+        if checkpoint is not None:
+            return _evaluation_model(
+                spec, load_trained_model(checkpoint, model_name=spec, num_classes=num_classes), img_size
             )
-        if checkpoint is None:
-            kwargs = {} if num_classes is None else {"num_classes": num_classes}
-            try:
-                model = timm.create_model(spec, pretrained=pretrained, **kwargs)
-            except Exception as err:  # no pretrained weights for this name, or no network to fetch them
-                raise ValueError(
-                    f"could not load timm's pretrained weights for {spec}: {err}. Pass --checkpoint with your weights, "
-                    "or --no-pretrained for a randomly initialised model"
-                ) from None
-        else:
-            path = Path(checkpoint)
-            if path.is_dir() and (path / "config.json").is_file():
-                model, weights_file = _create_from_folder(path, spec, num_classes)
-            else:
-                weights_file = _weights_in_folder(path) if path.is_dir() else path
-                state_dict = read_safetensors(weights_file)
-                model = timm.create_model(spec, pretrained=False)
-                head = _classifier_out_features(model, state_dict)
-                wanted = num_classes if num_classes is not None else head
-                if num_classes is not None and head is not None and head != num_classes:
-                    raise ValueError(
-                        f"--num-classes {num_classes} but the checkpoint {weights_file} has a {head}-class classifier; "
-                        "drop --num-classes or pass the matching value"
-                    )
-                if wanted is not None and wanted != model.num_classes:
-                    model.reset_classifier(wanted)
-                _load_state_dict(model, state_dict, str(weights_file))
+        kwargs = {} if num_classes is None else {"num_classes": num_classes}
+        try:
+            model = timm.create_model(spec, pretrained=pretrained, **kwargs)
+        except Exception as err:  # no pretrained weights for this name, or no network to fetch them
+            raise ValueError(
+                f"could not load timm's pretrained weights for {spec}: {err}. Pass --checkpoint with your weights, "
+                "or --no-pretrained for a randomly initialised model"
+            ) from None
     model.eval()
-    data_config = resolve_data_config(model, img_size)
     return LoadedModel(
         model=model,
         spec=spec,
         architecture=str(model.pretrained_cfg.get("architecture") or type(model).__name__),
         num_classes=int(model.num_classes),
-        data_config=data_config,
+        data_config=resolve_data_config(model, img_size),
         weights_sha256=state_dict_sha256(model.state_dict()),
-        weights_file=None if weights_file is None else str(weights_file),
+        weights_file=None,
+    )
+
+
+def _evaluation_model(spec: str, loaded: LoadedCheckpoint, img_size: int | None) -> LoadedModel:
+    return LoadedModel(
+        model=loaded.model,
+        spec=spec,
+        architecture=loaded.architecture,
+        num_classes=int(loaded.model.num_classes),
+        data_config=resolve_data_config(loaded.model, img_size),
+        weights_sha256=loaded.weights_sha256,
+        weights_file=str(loaded.source),
     )
 
 

@@ -155,7 +155,11 @@ def validate_results(results: Mapping[str, Any]) -> None:
     problems = validation_problems(results)
     if problems:
         listing = "\n  - ".join(problems)
-        raise ValueError(f"invalid eval-c results (schema v{SCHEMA_VERSION}):\n  - {listing}")
+        raise ValueError(
+            f"invalid eval-c results (schema v{SCHEMA_VERSION}):\n  - {listing}\n"
+            "Write results with `timm-augmix eval-c ... --out <dir>/results.json` from this plugin version rather "
+            "than by hand."
+        )
 
 
 def write_results(results: Mapping[str, Any], path: str | os.PathLike) -> Path:

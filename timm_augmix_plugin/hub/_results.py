@@ -1,18 +1,18 @@
-"""Reading and validating the ``results.json`` written by ``timm-augmix eval-c`` (schema version 1)."""
+"""The model card's typed view of an eval-c ``results.json``; reading and validation are eval-c's own."""
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SUPPORTED_SCHEMA_VERSIONS = (1,)
-_REQUIRED_KEYS = (
-    "schema_version", "weights_sha256", "dataset", "benchmark_style", "corruptions", "severities",
-    "clean_error", "errors", "corruption_errors", "mean_corruption_error", "clean", "corrupted",
-)
-_CALIBRATION_KEYS = ("error", "rms_calibration_error")
+from ..evaluation.results import read_results, validate_results
+
+# Keys with a typed field below; every other key of the document is kept in ``extra``.
+_TYPED_KEYS = frozenset({
+    "schema_version", "weights_sha256", "dataset", "benchmark_style", "corruptions", "severities", "clean_error",
+    "errors", "corruption_errors", "mean_corruption_error", "clean", "corrupted", "mce", "relative_mce",
+    "architecture", "num_classes",
+})
 
 
 @dataclass(frozen=True)
@@ -57,101 +57,57 @@ class RobustnessResults:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "results") -> RobustnessResults:
-        """Validate an eval-c results document; ``source`` names it in error messages."""
-        if not isinstance(data, dict):
-            raise ValueError(f"{source}: expected a JSON object from `timm-augmix eval-c`, got {type(data).__name__}.")
-        missing = [k for k in _REQUIRED_KEYS if k not in data]
-        if missing:
-            raise ValueError(
-                f"{source}: missing keys {missing}; this is not an eval-c results file. "
-                "Produce one with `timm-augmix eval-c ... --out <dir>` and pass <dir>/results.json."
-            )
-        if data["schema_version"] not in SUPPORTED_SCHEMA_VERSIONS:
-            raise ValueError(
-                f"{source}: schema_version {data['schema_version']!r} is not supported (expected one of "
-                f"{list(SUPPORTED_SCHEMA_VERSIONS)}); regenerate it with this version of `timm-augmix eval-c`."
-            )
-        sha = data["weights_sha256"]
-        if not (isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
-            raise ValueError(f"{source}: weights_sha256 must be a 64-character lowercase hex digest, got {sha!r}.")
-        style = data["benchmark_style"]
-        if style not in ("cifar", "imagenet"):
-            raise ValueError(f"{source}: benchmark_style must be 'cifar' or 'imagenet', got {style!r}.")
+        """Validate an eval-c results document (schema of :mod:`timm_augmix_plugin.evaluation.results`).
+
+        ``source`` names the document in error messages.
+
+        Raises:
+            ValueError: listing every way ``data`` departs from the eval-c schema.
+        """
+        try:
+            validate_results(data)
+        except ValueError as err:
+            raise ValueError(f"{source}: {err}") from None
+        return cls._from_valid(data)
+
+    @classmethod
+    def _from_valid(cls, data: dict[str, Any]) -> RobustnessResults:
         corruptions = tuple(str(c) for c in data["corruptions"])
-        severities = tuple(int(s) for s in data["severities"])
-        if not corruptions or not severities:
-            raise ValueError(f"{source}: 'corruptions' and 'severities' must be non-empty lists.")
-        errors: dict[str, dict[int, float]] = {}
-        for name in corruptions:
-            per_severity = data["errors"].get(name)
-            if not isinstance(per_severity, dict):
-                raise ValueError(f"{source}: errors[{name!r}] is missing; every listed corruption needs its errors.")
-            row = {int(k): _number(v, f"{source}: errors[{name!r}][{k!r}]") for k, v in per_severity.items()}
-            absent = [s for s in severities if s not in row]
-            if absent:
-                raise ValueError(f"{source}: errors[{name!r}] lacks severities {absent}.")
-            errors[name] = row
-        corruption_errors = {
-            name: _number(data["corruption_errors"].get(name), f"{source}: corruption_errors[{name!r}]")
-            for name in corruptions
-        }
-        clean = None if data["clean"] is None else _metrics(data["clean"], f"{source}: clean")
-        corrupted = _metrics(data["corrupted"], f"{source}: corrupted")
-        known = set(_REQUIRED_KEYS) | {"mce", "relative_mce", "architecture", "num_classes"}
         return cls(
             raw=data,
-            weights_sha256=sha,
+            weights_sha256=data["weights_sha256"],
             dataset=str(data["dataset"]),
-            benchmark_style=style,
+            benchmark_style=data["benchmark_style"],
             corruptions=corruptions,
-            severities=severities,
-            clean_error=_optional_number(data["clean_error"], f"{source}: clean_error"),
-            errors=errors,
-            corruption_errors=corruption_errors,
-            mean_corruption_error=_number(data["mean_corruption_error"], f"{source}: mean_corruption_error"),
-            clean=clean,
-            corrupted=corrupted,
-            mce=_optional_number(data.get("mce"), f"{source}: mce"),
-            relative_mce=_optional_number(data.get("relative_mce"), f"{source}: relative_mce"),
+            severities=tuple(int(s) for s in data["severities"]),
+            clean_error=_optional_float(data["clean_error"]),
+            errors={c: {int(s): float(v) for s, v in data["errors"][c].items()} for c in corruptions},
+            corruption_errors={c: float(data["corruption_errors"][c]) for c in corruptions},
+            mean_corruption_error=float(data["mean_corruption_error"]),
+            clean=None if data["clean"] is None else _floats(data["clean"]),
+            corrupted=_floats(data["corrupted"]),
+            mce=_optional_float(data.get("mce")),
+            relative_mce=_optional_float(data.get("relative_mce")),
             architecture=data.get("architecture"),
             num_classes=None if data.get("num_classes") is None else int(data["num_classes"]),
-            extra={k: v for k, v in data.items() if k not in known},
+            extra={k: v for k, v in data.items() if k not in _TYPED_KEYS},
         )
 
 
 def load_results(path: str | Path) -> RobustnessResults:
-    """Read and validate an eval-c ``results.json``.
+    """Read and validate an eval-c ``results.json`` (with :func:`~timm_augmix_plugin.evaluation.read_results`).
 
     Raises:
         FileNotFoundError: The file does not exist.
         ValueError: It is not valid JSON or not an eval-c results document.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"Results file not found: {path}. Run `timm-augmix eval-c` first and pass the results.json it writes."
-        )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path} is not valid JSON ({e}); pass the results.json written by eval-c.") from e
-    return RobustnessResults.from_dict(data, source=str(path))
+    return RobustnessResults._from_valid(read_results(path))
 
 
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{what} must be a finite number, got {value!r}.")
-    return float(value)
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
-def _optional_number(value: Any, what: str) -> float | None:
-    return None if value is None else _number(value, what)
-
-
-def _metrics(section: Any, what: str) -> dict[str, float]:
-    if not isinstance(section, dict):
-        raise ValueError(f"{what} must be an object with {list(_CALIBRATION_KEYS)}, got {section!r}.")
-    missing = [k for k in _CALIBRATION_KEYS if k not in section]
-    if missing:
-        raise ValueError(f"{what} lacks {missing}.")
-    return {k: _number(v, f"{what}.{k}") for k, v in section.items() if v is not None}
+def _floats(section: dict[str, Any]) -> dict[str, float]:
+    """The numeric metrics of a validated ``clean``/``corrupted`` block."""
+    return {k: float(v) for k, v in section.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

@@ -1,0 +1,251 @@
+"""Loading trained weights into timm models, reading them with safetensors only (never pickle).
+
+One loader serves every command that takes a checkpoint (``eval-c``, ``card``): a timm ``save_for_hf`` folder
+(``config.json`` + ``model.safetensors``, e.g. training's ``<out>/final``), a bare ``.safetensors`` file, or a folder
+holding one (an accelerate checkpoint folder), the last two together with the timm architecture name. Weights load
+strictly, and the result carries :func:`~timm_augmix_plugin.utils.weights_hash.state_dict_sha256` of the loaded model.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .weights_hash import state_dict_sha256
+
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+PICKLE_SUFFIXES = (".bin", ".pth", ".pt", ".pth.tar", ".ckpt")
+_WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+
+
+@dataclass
+class LoadedCheckpoint:
+    """A timm model holding a checkpoint's weights.
+
+    Attributes:
+        model: The model in eval mode on CPU, with ``pretrained_cfg`` describing its preprocessing.
+        architecture: timm model name without pretrained tag (``config.json``'s ``architecture`` for folders).
+        weights_sha256: :func:`~timm_augmix_plugin.utils.weights_hash.state_dict_sha256` of the model's weights as
+            loaded (the hash eval-c records and model cards check).
+        source: The ``.safetensors`` file the weights came from.
+    """
+
+    model: nn.Module
+    architecture: str
+    weights_sha256: str
+    source: Path
+
+
+def strip_wrapper_prefixes(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Drop a ``module.`` (DDP) or ``_orig_mod.`` (torch.compile) prefix shared by every key."""
+    for prefix in _WRAPPER_PREFIXES:
+        if state_dict and all(k.startswith(prefix) for k in state_dict):
+            state_dict = {k[len(prefix):]: v for k, v in state_dict.items()}
+    return state_dict
+
+
+def read_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read a ``.safetensors`` state dict on CPU (no pickle), stripping ``module.``/``_orig_mod.`` prefixes.
+
+    Raises:
+        FileNotFoundError: missing file.
+        ValueError: a file that is not safetensors (e.g. a pickled ``.pth``).
+    """
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"weights file {path} does not exist; pass training's <out>/final folder (config.json + "
+            "model.safetensors) or a .safetensors file"
+        )
+    if not path.name.endswith(".safetensors"):
+        raise ValueError(
+            f"{path} is not a .safetensors file; weights are read only with safetensors (no pickle). Convert it, "
+            "e.g. `safetensors.torch.save_file(torch.load(path, weights_only=True), 'model.safetensors')`"
+        )
+    return strip_wrapper_prefixes(load_file(str(path), device="cpu"))
+
+
+def weights_in_folder(folder: Path) -> Path:
+    """The weights file of a checkpoint folder: ``model.safetensors``, else its only ``.safetensors`` file.
+
+    Raises:
+        FileNotFoundError: no safetensors weights (pickled files found there are named in the message).
+        ValueError: several ``.safetensors`` files and none named ``model.safetensors``.
+    """
+    candidate = folder / WEIGHTS_FILE
+    if candidate.is_file():
+        return candidate
+    others = sorted(folder.glob("*.safetensors"))
+    if len(others) == 1:
+        return others[0]
+    if len(others) > 1:
+        raise ValueError(f"{folder} holds several .safetensors files {[p.name for p in others]}; pass the file itself")
+    pickled = sorted(p.name for p in folder.iterdir() if p.name.endswith(PICKLE_SUFFIXES))
+    hint = f" (found pickle files {pickled}, which are not read)" if pickled else ""
+    raise FileNotFoundError(
+        f"{folder} holds no {WEIGHTS_FILE}{hint}; only safetensors weights are accepted, never pickle. Pass a timm "
+        "`save_for_hf` folder (config.json + model.safetensors), an accelerate checkpoint folder or a .safetensors "
+        "file, or re-save the model with timm.models.save_for_hf(model, dir, safe_serialization=True)"
+    )
+
+
+def require_known_model(name: str, *, hint: str = "") -> None:
+    """Raise ``ValueError`` unless ``name`` (tag allowed) is a registered timm architecture (``hint`` adds to the fix)."""
+    import timm
+
+    if not timm.is_model(timm.models.split_model_name_tag(name)[0]):
+        raise ValueError(
+            f"unknown timm model {name!r}; use a name from timm.list_models() (the paper's CIFAR models wrn40_2, "
+            f"allconvnet, densenet40_12, resnext29_4x32d, ... need `import timm_augmix_plugin`){hint}"
+        )
+
+
+def load_state_dict_strict(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str) -> None:
+    """``model.load_state_dict(state_dict, strict=True)`` with a ``ValueError`` naming the keys that do not fit."""
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as err:
+        expected, given = set(model.state_dict()), set(state_dict)
+        missing, unexpected = sorted(expected - given), sorted(given - expected)
+        detail = []
+        if missing:
+            detail.append(f"missing keys {missing[:8]}{' ...' if len(missing) > 8 else ''}")
+        if unexpected:
+            detail.append(f"unexpected keys {unexpected[:8]}{' ...' if len(unexpected) > 8 else ''}")
+        if not detail:
+            detail.append(str(err).split("\n", 1)[-1].strip()[:500])
+        arch = getattr(model, "pretrained_cfg", {}).get("architecture") or type(model).__name__
+        raise ValueError(
+            f"weights in {source} do not fit the model ({arch}, num_classes={getattr(model, 'num_classes', '?')}): "
+            f"{'; '.join(detail)}. Check that --model names the architecture the checkpoint was trained with, and "
+            "that --num-classes matches its classifier (a folder's config.json decides both)"
+        ) from None
+
+
+def read_model_config(folder: Path) -> dict[str, Any]:
+    """The ``config.json`` of a timm ``save_for_hf`` folder.
+
+    Raises:
+        FileNotFoundError: no ``config.json``.
+        ValueError: it is not JSON or has no ``architecture``.
+    """
+    path = folder / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{folder} has no {CONFIG_FILE}; pass a timm `save_for_hf` folder (config.json + model.safetensors, e.g. "
+            "training's <out>/final), or a bare checkpoint (.safetensors file or accelerate checkpoint folder) "
+            "together with --model <timm name> (and --num-classes)"
+        )
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); re-save the model with timm's save_for_hf") from None
+    if not isinstance(config, dict) or not config.get("architecture"):
+        raise ValueError(f"{path} has no 'architecture' entry; it was not written by timm's save_for_hf")
+    return config
+
+
+def _classifier_out_features(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> int | None:
+    names = model.pretrained_cfg.get("classifier") if hasattr(model, "pretrained_cfg") else None
+    if not names:
+        return None
+    for name in (names,) if isinstance(names, str) else tuple(names):
+        weight = state_dict.get(f"{name}.weight")
+        if weight is not None and weight.ndim >= 1:
+            return int(weight.shape[0])
+    return None
+
+
+def _from_folder(folder: Path, model_name: str | None, num_classes: int | None) -> tuple[nn.Module, str, Path]:
+    import timm
+
+    config = read_model_config(folder)
+    arch = str(config["architecture"])
+    if model_name is not None and timm.models.split_model_name_tag(model_name)[0] != arch:
+        raise ValueError(
+            f"--model {model_name} but {folder / CONFIG_FILE} describes a {arch}; pass --model {arch} "
+            f"(or --model local-dir:{folder})"
+        )
+    saved_classes = config.get("num_classes")
+    if num_classes is not None and saved_classes is not None and num_classes != saved_classes:
+        raise ValueError(
+            f"--num-classes {num_classes} but the checkpoint in {folder} has a {saved_classes}-class head; drop "
+            "--num-classes or pass the matching value"
+        )
+    require_known_model(arch)
+    weights = weights_in_folder(folder)
+    # architecture, model_args and pretrained_cfg come from config.json; the weights are loaded strictly below
+    model = timm.create_model(f"local-dir:{folder}", pretrained=False)
+    load_state_dict_strict(model, read_safetensors(weights), str(weights))
+    return model, arch, weights
+
+
+def _from_weights_file(weights: Path, model_name: str, num_classes: int | None) -> tuple[nn.Module, str]:
+    import timm
+
+    state_dict = read_safetensors(weights)
+    model = timm.create_model(model_name, pretrained=False)
+    head = _classifier_out_features(model, state_dict)
+    if num_classes is not None and head is not None and head != num_classes:
+        raise ValueError(
+            f"--num-classes {num_classes} but the checkpoint {weights} has a {head}-class classifier; "
+            "drop --num-classes or pass the matching value"
+        )
+    wanted = num_classes if num_classes is not None else head
+    if wanted is not None and wanted != model.num_classes:
+        model.reset_classifier(wanted)
+    load_state_dict_strict(model, state_dict, str(weights))
+    arch = model.pretrained_cfg.get("architecture") or timm.models.split_model_name_tag(model_name)[0]
+    return model, str(arch)
+
+
+def load_trained_model(
+    checkpoint: str | os.PathLike,
+    *,
+    model_name: str | None = None,
+    num_classes: int | None = None,
+) -> LoadedCheckpoint:
+    """Build the timm model of a checkpoint and load its safetensors weights strictly, in eval mode on CPU.
+
+    Args:
+        checkpoint: A ``save_for_hf`` folder (``config.json`` + ``model.safetensors``), a ``.safetensors`` file, or
+            a folder without ``config.json`` holding one (e.g. an accelerate checkpoint folder).
+        model_name: timm name (tag allowed) of the architecture. Required for a bare file or folder without
+            ``config.json``; for a ``save_for_hf`` folder it must agree with ``config.json`` when given.
+        num_classes: Classifier size; by default ``config.json``'s, or read off the classifier weights of a bare file.
+            A value that contradicts the checkpoint is refused.
+
+    Raises:
+        FileNotFoundError: the checkpoint, its ``config.json`` (no ``model_name``) or its weights do not exist.
+        ValueError: pickled weights, an unknown architecture, or weights that do not fit the architecture.
+    """
+    path = Path(checkpoint)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"checkpoint {path} does not exist; pass training's <out>/final folder (config.json + model.safetensors) "
+            "or a .safetensors file"
+        )
+    if path.is_dir() and (model_name is None or (path / CONFIG_FILE).is_file()):
+        model, arch, weights = _from_folder(path, model_name, num_classes)
+    else:
+        if path.is_file() and not path.name.endswith(".safetensors"):
+            read_safetensors(path)  # raises the no-pickle error
+        if not model_name:
+            raise ValueError(
+                f"{path} is a bare weights file; say which timm architecture it belongs to with --model "
+                "(e.g. --model wrn40_2), or pass a save_for_hf folder (config.json + model.safetensors) instead"
+            )
+        require_known_model(model_name)
+        weights = weights_in_folder(path) if path.is_dir() else path
+        model, arch = _from_weights_file(weights, model_name, num_classes)
+    model.eval()
+    return LoadedCheckpoint(model=model, architecture=arch, weights_sha256=state_dict_sha256(model.state_dict()),
+                            source=weights)
