@@ -98,7 +98,7 @@ def weights_in_folder(folder: Path) -> Path:
 
 
 def require_known_model(name: str, *, hint: str = "") -> None:
-    """Raise ``ValueError`` unless ``name`` (tag allowed) is a registered timm architecture (``hint`` adds to the fix)."""
+    """Raise ``ValueError`` unless ``name`` (tag allowed) is a registered timm architecture."""
     import timm
 
     if not timm.is_model(timm.models.split_model_name_tag(name)[0]):
