@@ -368,3 +368,226 @@ def test_correlate2d_matches_scipy_mirror(ksize):
     ours = correlate2d(x, k, mode="mirror")
     ref = np.stack([np.stack([ndimage.correlate(img[..., c], k, mode="mirror") for c in range(3)], -1) for img in x])
     np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-4)
+
+
+# ---- the faster kernel paths (OpenCV at >= 48 x 48 px, fused/compiled kernels) agree with the plain ones ------------
+
+def _both_paths(monkeypatch, fn):
+    """Run ``fn()`` with OpenCV enabled and disabled (numpy/numba paths)."""
+    cv2 = pytest.importorskip("cv2")
+    from timm_augmix_plugin.corruptions import _opencv
+    assert _opencv.opencv(224 * 224) is cv2
+    fast = fn()
+    monkeypatch.setattr(_opencv, "USE_OPENCV", False)
+    assert _opencv.opencv(224 * 224) is None
+    plain = fn()
+    monkeypatch.setattr(_opencv, "USE_OPENCV", True)
+    return fast, plain
+
+
+@pytest.mark.parametrize("name", ["defocus_blur", "gaussian_blur", "elastic_transform", "zoom_blur"])
+def test_opencv_paths_match_numpy_paths(monkeypatch, name):
+    x = natural_batch(2, size=72, seed=1)[:, :, :64]  # 72 x 64: above the OpenCV threshold, non-square
+    for s in (1, 3, 5):
+        for table in (64, 224):
+            fast, plain = _both_paths(monkeypatch, lambda s=s, t=table: corrupt(x, name, s, seed=4, size_table=t))
+            # float rounding only: values on an integer boundary (e.g. a disk of one pixel) may truncate either way
+            diff = np.abs(fast.astype(int) - plain)
+            assert diff.max() <= 1, (name, s, table, diff.max(), diff.mean())
+            assert np.abs(fast.astype(float).mean() - plain.mean()) < 0.5
+
+
+@pytest.mark.parametrize("mode", ["nearest", "reflect", "mirror"])
+def test_filters_opencv_match_scipy(monkeypatch, mode):
+    from scipy import ndimage
+
+    from timm_augmix_plugin.corruptions._filters import correlate2d, gaussian_filter
+    g = np.random.default_rng(2)
+    x = g.random((2, 60, 52, 3)).astype(np.float32)
+    k = g.random((9, 9)).astype(np.float32)
+    fast, plain = _both_paths(monkeypatch, lambda: (gaussian_filter(x, 2.0, mode=mode), correlate2d(x, k, mode)))
+    ref_g = np.stack([ndimage.gaussian_filter(img, (2.0, 2.0, 0), mode=mode) for img in x])
+    ref_c = np.stack([np.stack([ndimage.correlate(img[..., c], k, mode=mode) for c in range(3)], -1) for img in x])
+    for ours in (fast, plain):
+        np.testing.assert_allclose(ours[0], ref_g, atol=1e-5)
+        np.testing.assert_allclose(ours[1], ref_c, rtol=1e-4, atol=1e-4)
+
+
+def test_defocus_disk_factorisation():
+    from timm_augmix_plugin.corruptions.blur import defocus_blur, disk_factors, disk_kernel
+    # exact factorisation below the 17 x 17 grid's border, none where the reflected antialiasing changes the kernel
+    assert disk_factors(6.0, 0.5) is not None and disk_factors(3.0, 0.1) is not None
+    assert disk_factors(8.0, 0.5) is None and disk_factors(10.0, 0.5) is None
+    widths, weight, _ = disk_factors(6.0, 0.5)
+    assert widths.tolist() == [int(np.sqrt(36 - d * d)) for d in range(-6, 7)]
+    assert weight == pytest.approx(1 / (2 * widths + 1).sum())
+    pytest.importorskip("cv2")
+    x = natural_batch(2, size=80, seed=3)
+    for s in (1, 2, 3):
+        p = resolve_params("defocus_blur", s, 80, 80, 224)
+        ours = defocus_blur(x, p, [])
+        ref = np.stack([np.stack([ndimage_correlate_mirror(img[..., c] / 255, disk_kernel(*map(float, p.value)))
+                                  for c in range(3)], -1) for img in x])
+        ref = (np.clip(ref, 0, 1) * 255).astype(np.uint8)
+        assert np.abs(ours.astype(int) - ref).max() <= 1
+
+
+def ndimage_correlate_mirror(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    from scipy import ndimage
+    return ndimage.correlate(img.astype(np.float64), kernel.astype(np.float64), mode="mirror")
+
+
+@pytest.mark.parametrize("delta", [1, 2, 3])
+def test_glass_shuffle_bytes_matches_offset_replay(delta):
+    from timm_augmix_plugin.corruptions._kernels import glass_shuffle_bytes
+    g = np.random.default_rng(delta)
+    h, w, iters = 12, 10, 2
+    img = g.integers(0, 256, (1, h, w, 3), dtype=np.uint8)
+    need = 2 * iters * (h - 2 * delta) * (w - 2 * delta)
+    rand = g.integers(0, 256, (1, need * 2 + 64), dtype=np.uint8)
+    r, limit = 2 * delta, 256 - 256 % (2 * delta)
+    accepted = rand[0][rand[0] < limit].astype(np.int64)
+    offsets = (accepted[:need] % r - delta).astype(np.int16).reshape(1, iters, -1, 2)  # (dx, dy) per position
+    assert set(np.unique(offsets)) <= set(range(-delta, delta))
+    expected = img.copy()
+    glass_shuffle(expected, offsets, delta)
+    packed = np.zeros((1, h, w, 4), np.uint8)
+    packed[..., :3] = img
+    done = np.zeros(1, np.uint8)
+    glass_shuffle_bytes(packed.view(np.uint32)[..., 0], rand, delta, iters, done)
+    assert done[0] == 1
+    np.testing.assert_array_equal(packed[..., :3], expected)
+    # too few bytes: the image is left untouched and reported
+    short = np.zeros((1, h, w, 4), np.uint8)
+    glass_shuffle_bytes(short.view(np.uint32)[..., 0], rand[:, :need // 2], delta, iters, done)
+    assert done[0] == 0 and not short.any()
+
+
+def test_glass_offsets_are_uniform():
+    from timm_augmix_plugin.corruptions.blur import _raw_bytes
+    b = _raw_bytes(np.random.default_rng(0), 20000)
+    for delta in (2, 3):  # 3: bytes >= 252 are rejected so that every offset keeps probability 1 / 6
+        limit = 256 - 256 % (2 * delta)
+        vals = b[b < limit] % (2 * delta) - delta
+        freq = np.bincount(vals + delta) / vals.size
+        np.testing.assert_allclose(freq, 1 / (2 * delta), atol=0.01)
+
+
+def _plasma_numpy(u: np.ndarray, m: int, decay: float) -> np.ndarray:
+    """The vectorised numpy diamond-square that the compiled ``plasma_fill`` replaces (same arithmetic order)."""
+    n = u.shape[0]
+    counts, step = [], m
+    while step >= 2:
+        counts += [(m // step) ** 2] * 3
+        step //= 2
+    chunks = iter(np.split(u, np.cumsum(counts)[:-1], axis=1))
+    grid = np.zeros((n, m, m))
+    step, wibble = m, 100.0
+    while step >= 2:
+        half, k = step // 2, m // step
+        amp = wibble * wibble
+        corner = grid[:, 0:m:step, 0:m:step]
+        sq = corner + np.roll(corner, -1, axis=1)
+        sq = sq + np.roll(sq, -1, axis=2)
+        grid[:, half:m:step, half:m:step] = sq / 4 + next(chunks).reshape(n, k, k) * amp
+        dr = grid[:, half:m:step, half:m:step]
+        ul = grid[:, 0:m:step, 0:m:step]
+        grid[:, 0:m:step, half:m:step] = ((dr + np.roll(dr, 1, axis=1) + ul + np.roll(ul, -1, axis=2)) / 4
+                                          + next(chunks).reshape(n, k, k) * amp)
+        grid[:, half:m:step, 0:m:step] = ((dr + np.roll(dr, 1, axis=2) + ul + np.roll(ul, -1, axis=1)) / 4
+                                          + next(chunks).reshape(n, k, k) * amp)
+        step //= 2
+        wibble /= decay
+    return grid
+
+
+@pytest.mark.parametrize("m", [8, 64])
+def test_plasma_fill_equals_numpy_diamond_square(m):
+    from timm_augmix_plugin.corruptions._kernels import plasma_fill
+    total = sum(3 * (m // (1 << k)) ** 2 for k in range(int(np.log2(m)), 0, -1))
+    u = np.random.default_rng(m).random((3, total)) * 2.0 - 1.0
+    grid = np.zeros((3, m, m))
+    plasma_fill(u, m, 1.7, grid)
+    np.testing.assert_array_equal(grid, _plasma_numpy(u, m, 1.7))
+
+
+@pytest.mark.parametrize("size", [32, 80])
+def test_fog_fused_step_equals_numpy_formula(size):
+    from timm_augmix_plugin.corruptions._filters import to_uint8
+    from timm_augmix_plugin.corruptions._rng import image_generators
+    x = natural_batch(3, size=size, seed=6)
+    for s in (1, 5):
+        p = resolve_params("fog", s, size, size)
+        rngs = image_generators(9, "fog", s, 0, 3)
+        plasma = plasma_fractal_batch(3, p.fog_mapsize, float(p.value[1]), rngs)[:, :size, :size, None]
+        y = x.astype(np.float32) * np.float32(1 / 255)
+        top = y.max(axis=(1, 2, 3), keepdims=True)
+        y += np.float32(p.value[0]) * plasma.astype(np.float32)
+        expected = to_uint8(y * (top / (top + np.float32(p.value[0]))))
+        np.testing.assert_array_equal(corrupt(x, "fog", s, seed=9), expected)
+
+
+def test_snow_combine_equals_float64_formula():
+    from timm_augmix_plugin.corruptions._kernels import snow_combine
+    g = np.random.default_rng(4)
+    x = g.integers(0, 256, (2, 16, 12, 3), dtype=np.uint8)
+    streaks = np.where(g.random((2, 16, 12)) < 0.5, g.integers(0, 256, (2, 16, 12)), 0).astype(np.float32)
+    out = np.empty_like(x)
+    snow_combine(x, streaks, 0.7, out)
+    v = x / 255.0
+    grey = (0.299 * v[..., 0] + 0.587 * v[..., 1] + 0.114 * v[..., 2])[..., None] * 1.5 + 0.5
+    add = ((streaks + streaks[:, ::-1, ::-1]) / 255.0)[..., None]
+    y = 0.7 * v + (1 - 0.7) * np.maximum(v, grey) + add
+    np.testing.assert_array_equal(out, (np.clip(y, 0, 1) * 255).astype(np.uint8))
+
+
+def test_zoom_flat_kernel_matches_row_kernel(monkeypatch):
+    from timm_augmix_plugin.corruptions import blur
+    x = natural_batch(2, size=56, seed=8)
+    for s in (1, 5):
+        flat = corrupt(x, "zoom_blur", s, size_table=224)
+        monkeypatch.setattr(blur, "_ZOOM_FLAT_PIXELS", 10 ** 9)
+        rows = corrupt(x, "zoom_blur", s, size_table=224)
+        monkeypatch.setattr(blur, "_ZOOM_FLAT_PIXELS", 48 * 48)
+        assert np.abs(flat.astype(int) - rows).max() <= 1
+
+
+def test_integer_noise_sampler_reproduces_float_sampler():
+    """Raw 32-bit words + integer thresholds give the very draws of the float32-uniform inverse-CDF sampler."""
+    from timm_augmix_plugin.corruptions._kernels import sample_from_cdf
+    from timm_augmix_plugin.corruptions._rng import image_generators
+    from timm_augmix_plugin.corruptions.noise import _guide, _random_words
+    g1, g2 = np.random.default_rng(3), np.random.default_rng(3)
+    words = _random_words((1, 5, 7, 3), [g1])  # odd count per image: the last 64-bit output is half used
+    u = g2.random((5, 7, 3), dtype=np.float32)
+    np.testing.assert_array_equal((words[0] >> 8).astype(np.float32) * np.float32(2.0 ** -24), u)
+    x = natural_batch(3, seed=2)
+    for name, kind in [("gaussian_noise", "gaussian"), ("shot_noise", "shot"), ("speckle_noise", "speckle")]:
+        c = float(resolve_params(name, 5, 32, 32).value)
+        rngs = image_generators(5, name, 5, 0, 3)
+        u = np.stack([g.random(x.shape[1:], dtype=np.float32) for g in rngs])
+        expected = np.empty(x.shape, dtype=np.uint8)
+        sample_from_cdf(np.ascontiguousarray(x).reshape(-1), u.reshape(-1), noise_cdf(kind, c), _guide(kind, c),
+                        expected.reshape(-1))
+        np.testing.assert_array_equal(corrupt(x, name, 5, seed=5), expected)
+
+
+@pytest.mark.parametrize("size", [32, 56])
+def test_zoom_identity_factor_shortcut_is_exact(size):
+    """zoom_blur adds the leading factor-1 'zoom' as the image itself; running the kernel on it gives the same bits."""
+    from timm_augmix_plugin.corruptions import blur
+    from timm_augmix_plugin.corruptions._filters import to_uint8
+    from timm_augmix_plugin.corruptions._kernels import zoom_accumulate, zoom_accumulate_flat
+    x = np.ascontiguousarray(natural_batch(2, size=size, seed=9))
+    for s in (1, 5):
+        f = np.asarray(resolve_params("zoom_blur", s, size, size).value)
+        assert f[0] == 1.0
+        y = x.astype(np.float32) * np.float32(1 / 255)
+        y0, y1, wy, x0, x1, wx, c0, c1, wc = blur._zoom_tables(size, size, 3, tuple(f.tolist()))
+        out = y.copy()
+        if size * size < blur._ZOOM_FLAT_PIXELS:
+            zoom_accumulate(y, y0, y1, wy, x0, x1, wx, out)
+        else:
+            zoom_accumulate_flat(y.reshape(2, size, -1), y0, y1, wy, c0, c1, wc, out.reshape(2, size, -1))
+        out *= np.float32(1.0 / (len(f) + 1))
+        np.testing.assert_array_equal(corrupt(x, "zoom_blur", s), to_uint8(out))

@@ -1,7 +1,10 @@
-"""Batched linear filters shared by the corruption families (numpy only, no OpenCV).
+"""Batched linear filters shared by the corruption families.
 
 Arrays are (N, H, W, C) or (N, H, W) float32. Border modes use scipy's names: ``'nearest'`` (edge replicate,
 ``skimage.filters.gaussian`` default), ``'reflect'`` (half-sample symmetric), ``'mirror'`` (cv2 ``BORDER_REFLECT_101``).
+Images of at least :data:`~._opencv.MIN_OPENCV_PIXELS` pixels are filtered with OpenCV when it is installed
+(``cv2.sepFilter2D`` / ``cv2.filter2D`` with the same taps and border); smaller ones, or all without OpenCV, use the
+batched numba / numpy paths below.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft
 
+from . import _opencv
 from ._kernels import correlate_cols, correlate_rows
 
 __all__ = ["gaussian_weights", "correlate_separable", "gaussian_filter", "correlate2d", "to_uint8", "uint8_lut"]
@@ -71,8 +75,24 @@ def _correlate_axis(x: np.ndarray, weights: np.ndarray, axis: int, mode: str) ->
     return out if xc.ndim == 4 else out[..., 0]
 
 
+def _per_image_cv2(x: np.ndarray, fn) -> np.ndarray:
+    """Run ``fn(src, dst)`` (an OpenCV filter writing into ``dst``) on each (H, W[, C]) float32 image of a batch."""
+    xc = np.ascontiguousarray(x, dtype=np.float32)
+    out = np.empty_like(xc)
+    for i in range(xc.shape[0]):
+        fn(xc[i], out[i])
+    return out
+
+
 def correlate_separable(x: np.ndarray, weights: np.ndarray, mode: str) -> np.ndarray:
     """Apply the same centred 1-D kernel along H (axis 1) then W (axis 2)."""
+    r = (weights.size - 1) // 2
+    h, w = x.shape[1], x.shape[2]
+    cv2 = _opencv.opencv(h * w) if 0 < r < min(h, w) else None
+    if cv2 is not None:
+        k = weights.astype(np.float32)
+        border = _opencv.BORDER[mode]
+        return _per_image_cv2(x, lambda src, dst: cv2.sepFilter2D(src, -1, k, k, dst=dst, borderType=border))
     return _correlate_axis(_correlate_axis(x, weights, 1, mode), weights, 2, mode)
 
 
@@ -84,13 +104,19 @@ def gaussian_filter(x: np.ndarray, sigma: float, mode: str = "nearest", truncate
 def correlate2d(x: np.ndarray, kernel: np.ndarray, mode: str = "mirror") -> np.ndarray:
     """Per-channel 2-D correlation with a centred odd-sized kernel (cv2.filter2D semantics with ``mode='mirror'``).
 
-    Small kernels are summed tap by tap; larger ones go through an FFT on the padded batch.
+    With OpenCV (images of at least ``MIN_OPENCV_PIXELS`` pixels): ``cv2.filter2D`` per image. Otherwise small kernels
+    are summed tap by tap and larger ones go through an FFT on the padded batch.
     """
     kh, kw = kernel.shape
     rh, rw = kh // 2, kw // 2
+    h, w = x.shape[1], x.shape[2]
+    cv2 = _opencv.opencv(h * w) if rh < h and rw < w else None
+    if cv2 is not None:
+        k = np.ascontiguousarray(kernel, dtype=np.float32)
+        border = _opencv.BORDER[mode]
+        return _per_image_cv2(x, lambda src, dst: cv2.filter2D(src, -1, k, dst=dst, borderType=border))
     pad = [(0, 0), (rh, rh), (rw, rw)] + [(0, 0)] * (x.ndim - 3)
     xp = np.pad(x, pad, mode=_NP_PAD_MODE[mode])
-    h, w = x.shape[1], x.shape[2]
     nz = np.argwhere(kernel != 0)
     if len(nz) <= 49:
         out = np.zeros_like(x)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["sample_from_cdf", "glass_shuffle", "motion_blur_batch", "zoom_accumulate", "bilinear_sample",
+__all__ = ["sample_from_cdf", "sample_from_thresholds", "plasma_fill", "fog_combine", "disk_sum", "glass_shuffle", "glass_shuffle_bytes", "motion_blur_batch", "zoom_accumulate", "zoom_accumulate_flat", "bilinear_sample",
            "correlate_rows", "correlate_cols", "brightness_kernel", "contrast_kernel", "affine_sample",
            "displaced_sample", "snow_combine", "impulse_kernel"]
 
@@ -33,6 +33,159 @@ def sample_from_cdf(values: np.ndarray, u: np.ndarray, cdf: np.ndarray, guide: n
 
 
 @njit(cache=True, nogil=True)
+def sample_from_thresholds(values: np.ndarray, words: np.ndarray, thresholds: np.ndarray, guide: np.ndarray,
+                           out: np.ndarray) -> None:  # pragma: no cover
+    """``sample_from_cdf`` on integers: the same draws from raw 32-bit random words, with smaller tables.
+
+    ``words`` are the generator's 32-bit outputs; ``k = word >> 8`` is the 24-bit integer behind numpy's float32
+    uniform ``u = k / 2**24``, so ``u >= cdf[v, o]`` is exactly ``k >= thresholds[v, o]`` with
+    ``thresholds = ceil(cdf * 2**24)`` (uint32). ``guide`` (256, B) uint8, B a power of two <= 2**24: smallest ``o``
+    with ``cdf[v, o] > b / B``.
+    """
+    shift = 24
+    nb = guide.shape[1]
+    while nb > 1:
+        nb >>= 1
+        shift -= 1
+    for i in range(values.size):
+        v = values[i]
+        k = words[i] >> 8
+        o = np.int64(guide[v, k >> shift])
+        while k >= thresholds[v, o]:
+            o += 1
+        out[i] = o
+
+
+@njit(cache=True, nogil=True)
+def plasma_fill(u: np.ndarray, mapsize: int, wibbledecay: float, grid: np.ndarray) -> None:  # pragma: no cover
+    """Diamond-square fill of ``grid`` (N, m, m) float64 (zeros on entry) from uniforms ``u`` (N, K) in [-1, 1).
+
+    Same arithmetic, in the same order, as the vectorised numpy version (``weather.plasma_fractal_batch``): per level
+    the squares, then the two diamond sets, consuming ``u`` in row-major order per set, with wrap-around neighbours.
+    """
+    n = grid.shape[0]
+    m = mapsize
+    for b in range(n):
+        g = grid[b]
+        ub = u[b]
+        pos = 0
+        step = m
+        wibble = 100.0
+        while step >= 2:
+            half = step // 2
+            k = m // step
+            amp = wibble * wibble
+            for a in range(k):
+                a1 = (a + 1) % k
+                for c in range(k):
+                    c1 = (c + 1) % k
+                    sq = (g[a * step, c * step] + g[a1 * step, c * step]) + (
+                        g[a * step, c1 * step] + g[a1 * step, c1 * step])
+                    g[a * step + half, c * step + half] = sq / 4 + ub[pos + a * k + c] * amp
+            pos += k * k
+            for a in range(k):  # diamonds on the corner rows: (a * step, c * step + half)
+                am = (a - 1) % k
+                for c in range(k):
+                    c1 = (c + 1) % k
+                    t = g[a * step + half, c * step + half] + g[am * step + half, c * step + half]
+                    t = t + g[a * step, c * step]
+                    t = t + g[a * step, c1 * step]
+                    g[a * step, c * step + half] = t / 4 + ub[pos + a * k + c] * amp
+            pos += k * k
+            for a in range(k):  # diamonds on the corner columns: (a * step + half, c * step)
+                a1 = (a + 1) % k
+                for c in range(k):
+                    cm = (c - 1) % k
+                    t = g[a * step + half, c * step + half] + g[a * step + half, cm * step + half]
+                    t = t + g[a * step, c * step]
+                    t = t + g[a1 * step, c * step]
+                    g[a * step + half, c * step] = t / 4 + ub[pos + a * k + c] * amp
+            pos += k * k
+            step //= 2
+            wibble /= wibbledecay
+
+
+@njit(cache=True, nogil=True)
+def fog_combine(x: np.ndarray, grid: np.ndarray, strength: np.float32, out: np.ndarray) -> None:  # pragma: no cover
+    """Fog's final step, fused: the arithmetic of ``weather.fog`` on numpy arrays, value for value.
+
+    ``x``/``out`` (N, H, W, C) uint8, ``grid`` (N, m, m) float64 raw plasma (normalised here to [0, 1] in float64,
+    then cast to float32), ``strength`` float32. Per image: ``y = x * (1 / 255) + strength * plasma`` and
+    ``y * (max / (max + strength))`` with ``max`` the image's largest ``x * (1 / 255)``, all in float32, truncated.
+    """
+    n, hh, ww, cc = x.shape
+    m = grid.shape[1]
+    inv = np.float32(1.0 / 255.0)
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    full = np.float32(255.0)
+    for b in range(n):
+        g = grid[b]
+        lo = g[0, 0]
+        for i in range(m):
+            for j in range(m):
+                lo = min(lo, g[i, j])
+        hi = g[0, 0] - lo
+        for i in range(m):
+            for j in range(m):
+                hi = max(hi, g[i, j] - lo)
+        xmax = x[b, 0, 0, 0]
+        for i in range(hh):
+            for j in range(ww):
+                for c in range(cc):
+                    xmax = max(xmax, x[b, i, j, c])
+        mv = np.float32(xmax) * inv
+        factor = mv / (mv + strength)
+        for i in range(hh):
+            for j in range(ww):
+                pl = np.float32((g[i, j] - lo) / hi)
+                add = strength * pl
+                for c in range(cc):
+                    y = (np.float32(x[b, i, j, c]) * inv + add) * factor
+                    out[b, i, j, c] = np.uint8(min(max(y, zero), one) * full)
+
+
+@njit(cache=True, nogil=True)
+def disk_sum(xp: np.ndarray, widths: np.ndarray, pad: int, out: np.ndarray) -> None:  # pragma: no cover
+    """Unnormalised disk sums: ``out[b, y, x] = sum_dx sum_{|dy| <= widths[dx + r]} xp[b, y + pad + dy, x + pad + dx]``.
+
+    ``xp`` (N, H + 2 pad, W + 2 pad, C) float32 is the border-padded batch, ``out`` (N, H, W, C) float32, ``widths``
+    (2 r + 1,) int the half-height of each disk column (-1 for an empty column), ``pad >= r``. Each column span is the
+    difference of two running sums down the columns, so the cost does not grow with the disk area and every loop runs
+    over contiguous rows.
+    """
+    n, hp, wp, cc = xp.shape
+    hh, ww = out.shape[1], out.shape[2]
+    r = (widths.size - 1) // 2
+    rl = wp * cc
+    ol = ww * cc
+    prefix = np.empty((hp + 1, rl), dtype=np.float32)
+    for b in range(n):
+        xb = xp[b].reshape(hp, rl)
+        for i in range(rl):
+            prefix[0, i] = 0.0
+        for yy in range(hp):
+            src = xb[yy]
+            p0 = prefix[yy]
+            p1 = prefix[yy + 1]
+            for i in range(rl):
+                p1[i] = p0[i] + src[i]
+        for y in range(hh):
+            o = out[b, y].reshape(ol)
+            for i in range(ol):
+                o[i] = 0.0
+            for dx in range(-r, r + 1):
+                w = widths[dx + r]
+                if w < 0:
+                    continue
+                shift = (pad + dx) * cc
+                hi = prefix[y + pad + w + 1, shift:shift + ol]
+                lo = prefix[y + pad - w, shift:shift + ol]
+                for i in range(ol):
+                    o[i] += hi[i] - lo[i]
+
+
+@njit(cache=True, nogil=True)
 def glass_shuffle(x: np.ndarray, offsets: np.ndarray, delta: int) -> None:  # pragma: no cover
     """The reference's local pixel "swap", in place, for a batch ``x`` (N, H, W, C) uint8.
 
@@ -53,6 +206,66 @@ def glass_shuffle(x: np.ndarray, offsets: np.ndarray, delta: int) -> None:  # pr
                     wp = w + dx
                     for c in range(cc):
                         x[b, h, w, c] = x[b, hp, wp, c]
+
+
+@njit(cache=True, nogil=True)
+def glass_shuffle_bytes(x: np.ndarray, rand: np.ndarray, delta: int, iterations: int,
+                        done: np.ndarray) -> None:  # pragma: no cover
+    """``glass_shuffle`` with the offsets decoded on the fly from random bytes, for a batch ``x`` (N, H, W).
+
+    ``x`` holds one element per pixel (the caller packs RGB uint8 into uint32, so a pixel moves with one load and one
+    store). Each offset component is one byte of ``rand[b]`` (N, B) uint8 mapped to ``-delta .. delta - 1`` exactly
+    uniformly: ``byte % (2 * delta)`` after rejecting bytes ``>= 256 - 256 % (2 * delta)`` (no byte is rejected when
+    ``2 * delta`` divides 256). Components are taken in the reference's order (dx, then dy, per visited position).
+    ``done[b]`` is set to 1 for the images whose bytes sufficed; the others are left untouched so the caller can
+    retry them with more bytes.
+    """
+    n, hh, ww = x.shape
+    r = 2 * delta
+    limit = 256 - 256 % r
+    table = np.empty(256, dtype=np.int64)  # byte -> offset, or a value < -delta for a rejected byte
+    for v in range(256):
+        table[v] = v % r - delta if v < limit else -delta - 1
+    nbytes = rand.shape[1]
+    need = 2 * iterations * max(hh - 2 * delta, 0) * max(ww - 2 * delta, 0)
+    for b in range(n):
+        rb = rand[b]
+        # count accepted bytes first: the image is modified only when they suffice
+        got = 0
+        k = 0
+        if limit == 256:
+            got = min(need, nbytes)
+        else:
+            while got < need and k < nbytes:
+                if rb[k] < limit:
+                    got += 1
+                k += 1
+        if got < need:
+            done[b] = 0
+            continue
+        done[b] = 1
+        xf = x[b].reshape(hh * ww)
+        k = 0
+        for it in range(iterations):
+            for h in range(hh - delta, delta, -1):
+                for w in range(ww - delta, delta, -1):
+                    dx = table[rb[k]]
+                    dy = table[rb[k + 1]]
+                    k += 2
+                    if dx < -delta or dy < -delta:  # a rejected byte: re-read both components in order
+                        k -= 2
+                        dx = table[rb[k]]
+                        k += 1
+                        while dx < -delta:
+                            dx = table[rb[k]]
+                            k += 1
+                        dy = table[rb[k]]
+                        k += 1
+                        while dy < -delta:
+                            dy = table[rb[k]]
+                            k += 1
+                    dst = h * ww + w
+                    xf[dst] = xf[dst + dy * ww + dx]
 
 
 @njit(cache=True, nogil=True)
@@ -156,18 +369,20 @@ def snow_combine(x: np.ndarray, streaks: np.ndarray, blend: float, out: np.ndarr
     """Snow's final step on uint8 ``x`` (N, H, W, 3) with 8-bit streak layer ``streaks`` (N, H, W) float32 0..255.
 
     ``y = blend * x + (1 - blend) * max(x, 1.5 * grey + 0.5)``, then ``y + s + rot180(s)``, truncated to uint8.
+    Divisions by 255 are table look-ups of the same float64 quotients (inputs are integers).
     """
     n, hh, ww, _ = x.shape
+    lut = np.arange(511) / 255.0
     for b in range(n):
         for i in range(hh):
             for j in range(ww):
-                r = x[b, i, j, 0] / 255.0
-                g = x[b, i, j, 1] / 255.0
-                bl = x[b, i, j, 2] / 255.0
+                r = lut[x[b, i, j, 0]]
+                g = lut[x[b, i, j, 1]]
+                bl = lut[x[b, i, j, 2]]
                 lift = (0.299 * r + 0.587 * g + 0.114 * bl) * 1.5 + 0.5
-                add = (streaks[b, i, j] + streaks[b, hh - 1 - i, ww - 1 - j]) / 255.0
+                add = lut[int(streaks[b, i, j] + streaks[b, hh - 1 - i, ww - 1 - j])]
                 for c in range(3):
-                    v = x[b, i, j, c] / 255.0
+                    v = lut[x[b, i, j, c]]
                     y = blend * v + (1.0 - blend) * max(v, lift) + add
                     out[b, i, j, c] = np.uint8(min(max(y, 0.0), 1.0) * 255.0)
 
@@ -185,10 +400,11 @@ def impulse_kernel(x: np.ndarray, u: np.ndarray, c: float, out: np.ndarray) -> N
 def brightness_kernel(x: np.ndarray, c: float, out: np.ndarray) -> None:  # pragma: no cover
     """HSV V + c: RGB scaled by ``min(V + c, 1) / V`` (grey ``c`` where V == 0), truncated to uint8."""
     n = x.shape[0]
+    lut = np.arange(256) / 255.0  # the same float64 quotients as dividing each value by 255
     for p in range(n):
-        r = x[p, 0] / 255.0
-        g = x[p, 1] / 255.0
-        bb = x[p, 2] / 255.0
+        r = lut[x[p, 0]]
+        g = lut[x[p, 1]]
+        bb = lut[x[p, 2]]
         v = max(r, max(g, bb))
         vn = min(v + c, 1.0)
         if v > 0:
@@ -207,6 +423,7 @@ def contrast_kernel(x: np.ndarray, c: float, out: np.ndarray) -> None:  # pragma
     """Per image and channel: ``(x - mean) * c + mean`` on [0, 1] values, truncated to uint8. x: (N, P, C) uint8."""
     n, npx, cc = x.shape
     means = np.zeros(cc)
+    lut = np.arange(256) / 255.0  # the same float64 quotients as dividing each value by 255
     for b in range(n):
         for ch in range(cc):
             means[ch] = 0.0
@@ -217,7 +434,7 @@ def contrast_kernel(x: np.ndarray, c: float, out: np.ndarray) -> None:  # pragma
             means[ch] = means[ch] / npx / 255.0
         for p in range(npx):
             for ch in range(cc):
-                v = (x[b, p, ch] / 255.0 - means[ch]) * c + means[ch]
+                v = (lut[x[b, p, ch]] - means[ch]) * c + means[ch]
                 out[b, p, ch] = np.uint8(min(max(v, 0.0), 1.0) * 255.0)
 
 
@@ -248,6 +465,40 @@ def zoom_accumulate(x: np.ndarray, y0: np.ndarray, y1: np.ndarray, wy: np.ndarra
                     p1 = x1[f, j] * cc
                     for c in range(cc):
                         out[b, i, j, c] += (1.0 - e) * tmp[p0 + c] + e * tmp[p1 + c]
+
+
+@njit(cache=True, nogil=True)
+def zoom_accumulate_flat(x: np.ndarray, y0: np.ndarray, y1: np.ndarray, wy: np.ndarray, c0: np.ndarray,
+                         c1: np.ndarray, wc: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
+    """``zoom_accumulate`` with the horizontal pass first, on flattened rows (faster at large sizes).
+
+    ``x`` and ``out`` are (N, H, R) float32 with R = W * C; ``c0, c1, wc`` are (F, R): flat source positions and
+    weight of the right neighbour for every output element of a row (``x0 * C + c``). Per factor, only the source rows
+    the zoom reads are interpolated horizontally, then every output row blends two of them and is accumulated, a
+    contiguous loop the compiler vectorises. Equal to ``zoom_accumulate`` up to float rounding.
+    """
+    n, hh, rl = x.shape
+    nf = y0.shape[0]
+    tmp = np.empty((hh, rl), dtype=np.float32)
+    for b in range(n):
+        xb = x[b]
+        ob = out[b]
+        for f in range(nf):
+            lo = y0[f, 0]
+            hi = y1[f, hh - 1]
+            for r in range(lo, hi + 1):
+                src = xb[r]
+                dst = tmp[r - lo]
+                for k in range(rl):
+                    e = wc[f, k]
+                    dst[k] = (1.0 - e) * src[c0[f, k]] + e * src[c1[f, k]]
+            for i in range(hh):
+                a = wy[f, i]
+                t0 = tmp[y0[f, i] - lo]
+                t1 = tmp[y1[f, i] - lo]
+                o = ob[i]
+                for k in range(rl):
+                    o[k] += (1.0 - a) * t0[k] + a * t1[k]
 
 
 @njit(cache=True, nogil=True)

@@ -37,8 +37,9 @@ CORRUPTION_FUNCTIONS: dict[str, CorruptionFn] = {
     "saturate": digital.saturate,
 }
 
-# Images per internal chunk: keeps temporaries around 1M pixels (~1000 CIFAR images, ~20 at 224 px).
-_CHUNK_PIXELS = 1 << 20
+# Images per internal chunk: keeps temporaries around 64k pixels (64 CIFAR images, one 224 px image) so they stay in
+# cache; larger chunks were up to 1.25x slower at 224 px and no faster at 32 px.
+_CHUNK_PIXELS = 1 << 16
 MIN_SIDE = 8
 
 

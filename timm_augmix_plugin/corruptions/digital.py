@@ -3,7 +3,8 @@
 Pixelate and JPEG run through Pillow exactly as the reference does (BOX down/up-sampling; JPEG encode/decode at the
 given quality). Elastic is the reference's two-step warp: a random affine of three points (bilinear, mirrored border
 like ``cv2.warpAffine``) followed by a Gaussian-smoothed random displacement field sampled with order-1 interpolation
-and a half-sample-symmetric border (``scipy.ndimage.map_coordinates(mode='reflect')``).
+and a half-sample-symmetric border (``scipy.ndimage.map_coordinates(mode='reflect')``); at 48 x 48 px and above
+both samplings run in ``cv2.warpAffine`` / ``cv2.remap`` when OpenCV is installed (same maps and borders).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import io
 import numpy as np
 from PIL import Image
 
+from . import _opencv
 from ._filters import gaussian_filter, to_uint8
 from ._kernels import affine_sample, contrast_kernel, displaced_sample
 from .params import SizeParams
@@ -65,7 +67,8 @@ def jpeg_compression(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generato
         Image.fromarray(x[i]).save(buf, format="JPEG", quality=q)
         buf.seek(0)
         with Image.open(buf) as im:
-            out[i] = np.asarray(im.convert("RGB"))
+            im.load()
+            out[i] = np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
     return out
 
 
@@ -91,12 +94,24 @@ def elastic_transform(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generat
         mats[i] = np.linalg.inv(m)[:2]  # warpAffine samples the source at M^-1 (x, y)
         g.random(out=noise[i], dtype=np.float32)
         g.random(out=noise[n + i], dtype=np.float32)
-    warped = np.empty_like(y)
-    affine_sample(y, mats, 1, warped)
     noise *= np.float32(2)
     noise -= np.float32(1)  # U(-1, 1)
     field = gaussian_filter(noise, sigma, mode="reflect", truncate=3.0)
     field *= np.float32(alpha)
     out = np.empty_like(y)
-    displaced_sample(warped, np.ascontiguousarray(field[n:]), np.ascontiguousarray(field[:n]), 0, out)
+    cv2 = _opencv.opencv(h * w)
+    if cv2 is None:
+        warped = np.empty_like(y)
+        affine_sample(y, mats, 1, warped)
+        displaced_sample(warped, np.ascontiguousarray(field[n:]), np.ascontiguousarray(field[:n]), 0, out)
+        return to_uint8(out)
+    # the same two bilinear samplings with OpenCV (float32 interpolation weights; same borders)
+    cols = np.arange(w, dtype=np.float32)[None, :]
+    rows = np.arange(h, dtype=np.float32)[:, None]
+    warped = np.empty((h, w, 3), dtype=np.float32)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    for i in range(n):
+        cv2.warpAffine(y[i], mats[i], (w, h), dst=warped, flags=flags, borderMode=cv2.BORDER_REFLECT_101)
+        cv2.remap(warped, field[i] + cols, field[n + i] + rows, cv2.INTER_LINEAR, dst=out[i],
+                  borderMode=cv2.BORDER_REFLECT)
     return to_uint8(out)

@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import special, stats
 
-from ._kernels import impulse_kernel, sample_from_cdf
+from ._kernels import impulse_kernel, sample_from_thresholds
 from .params import SizeParams
 
 __all__ = ["gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "noise_cdf"]
@@ -74,6 +74,24 @@ def _guide(kind: str, c: float) -> np.ndarray:
     return np.stack([np.searchsorted(row, b, side="right") for row in cdf]).clip(0, 255).astype(np.int16)
 
 
+@lru_cache(maxsize=64)
+def _integer_tables(kind: str, c: float) -> tuple[np.ndarray, np.ndarray]:
+    """``ceil(cdf * 2**24)`` (uint32) and a 1024-bin uint8 guide, for ``sample_from_thresholds``."""
+    cdf = noise_cdf(kind, c)
+    thresholds = np.ceil(cdf * float(1 << 24)).astype(np.uint32)
+    return np.ascontiguousarray(thresholds), _guide(kind, c).astype(np.uint8)
+
+
+def _random_words(shape: tuple[int, ...], rngs: list[np.random.Generator]) -> np.ndarray:
+    """Per image, the generator's next 32-bit outputs (the ones ``random(dtype=float32)`` would turn into floats)."""
+    n = shape[0]
+    per = int(np.prod(shape[1:]))
+    words = np.empty((n, per + per % 2), dtype=np.uint32)
+    for i, g in enumerate(rngs):
+        words[i] = g.bit_generator.random_raw((per + 1) // 2).astype("<u8", copy=False).view("<u4")
+    return words[:, :per].reshape(shape)
+
+
 def _uniforms(shape: tuple[int, ...], rngs: list[np.random.Generator]) -> np.ndarray:
     u = np.empty(shape, dtype=np.float32)
     for i, g in enumerate(rngs):
@@ -82,10 +100,13 @@ def _uniforms(shape: tuple[int, ...], rngs: list[np.random.Generator]) -> np.nda
 
 
 def _sample(x: np.ndarray, kind: str, c: float, rngs: list[np.random.Generator]) -> np.ndarray:
-    u = _uniforms(x.shape, rngs)
+    """Inverse-transform sampling with one uniform per sub-pixel, from raw random words and integer thresholds
+    (identical draws to ``sample_from_cdf`` on ``rng.random(dtype=float32)``)."""
+    words = _random_words(x.shape, rngs)
     out = np.empty_like(x)
-    sample_from_cdf(np.ascontiguousarray(x).reshape(-1), u.reshape(-1), noise_cdf(kind, float(c)),
-                    _guide(kind, float(c)), out.reshape(-1))
+    thresholds, guide = _integer_tables(kind, float(c))
+    sample_from_thresholds(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(words).reshape(-1), thresholds,
+                           guide, out.reshape(-1))
     return out
 
 

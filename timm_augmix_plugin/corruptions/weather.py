@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._filters import to_uint8
-from ._kernels import brightness_kernel, snow_combine
-from .blur import _zoom_axis, motion_blur_images
+from ._kernels import brightness_kernel, fog_combine, plasma_fill, snow_combine, zoom_accumulate_flat
+from .blur import _zoom_tables, motion_blur_images
 from .frost_assets import load_frost_textures
 from .params import SizeParams
 
@@ -18,12 +17,12 @@ __all__ = ["snow", "frost", "fog", "brightness", "plasma_fractal_batch"]
 
 
 def _zoom_plane(layer: np.ndarray, factor: float) -> np.ndarray:
-    """Clipped centre zoom (bilinear) of a batch of single-channel planes (N, H, W)."""
-    _, h, w = layer.shape
-    y0, y1, wy = (a[0] for a in _zoom_axis(h, np.array([factor])))
-    x0, x1, wx = (a[0] for a in _zoom_axis(w, np.array([factor])))
-    rows = layer[:, y0, :] * (1 - wy)[None, :, None] + layer[:, y1, :] * wy[None, :, None]
-    return np.ascontiguousarray(rows[:, :, x0] * (1 - wx)[None, None, :] + rows[:, :, x1] * wx[None, None, :])
+    """Clipped centre zoom (bilinear) of a batch of single-channel float32 planes (N, H, W)."""
+    n, h, w = layer.shape
+    y0, y1, wy, _, _, _, c0, c1, wc = _zoom_tables(h, w, 1, (float(factor),))
+    out = np.zeros((n, h, w), dtype=np.float32)
+    zoom_accumulate_flat(np.ascontiguousarray(layer, dtype=np.float32), y0, y1, wy, c0, c1, wc, out)
+    return out
 
 
 def snow(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator]) -> np.ndarray:
@@ -62,12 +61,8 @@ def frost(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator]) -> np.n
     return np.clip(y, 0, 255).astype(np.uint8)
 
 
-def plasma_fractal_batch(n: int, mapsize: int, wibbledecay: float, rngs: list[np.random.Generator]) -> np.ndarray:
-    """Diamond-square height maps in [0, 1], one per image (N, mapsize, mapsize), float64.
-
-    As in the reference, the random term at each fill is ``wibble * U(-wibble, wibble)`` with ``wibble`` starting at
-    100 and divided by ``wibbledecay`` per level.
-    """
+def _plasma_raw(n: int, mapsize: int, wibbledecay: float, rngs: list[np.random.Generator]) -> np.ndarray:
+    """Unnormalised diamond-square maps (N, mapsize, mapsize) float64 (see ``plasma_fractal_batch``)."""
     m = mapsize
     counts = []
     step = m
@@ -77,40 +72,32 @@ def plasma_fractal_batch(n: int, mapsize: int, wibbledecay: float, rngs: list[np
         step //= 2
     u = np.empty((n, sum(counts)))
     for i, g in enumerate(rngs):
-        u[i] = g.random(u.shape[1])
-    u = u * 2.0 - 1.0
-    chunks = iter(np.split(u, np.cumsum(counts)[:-1], axis=1))
+        g.random(out=u[i])
+    u *= 2.0
+    u -= 1.0
     grid = np.zeros((n, m, m))
-    step, wibble = m, 100.0
-    while step >= 2:
-        half, k = step // 2, m // step
-        amp = wibble * wibble
-        corner = grid[:, 0:m:step, 0:m:step]
-        sq = corner + np.roll(corner, -1, axis=1)
-        sq = sq + np.roll(sq, -1, axis=2)
-        grid[:, half:m:step, half:m:step] = sq / 4 + next(chunks).reshape(n, k, k) * amp
-        dr = grid[:, half:m:step, half:m:step]
-        ul = grid[:, 0:m:step, 0:m:step]
-        grid[:, 0:m:step, half:m:step] = ((dr + np.roll(dr, 1, axis=1) + ul + np.roll(ul, -1, axis=2)) / 4
-                                          + next(chunks).reshape(n, k, k) * amp)
-        grid[:, half:m:step, 0:m:step] = ((dr + np.roll(dr, 1, axis=2) + ul + np.roll(ul, -1, axis=1)) / 4
-                                          + next(chunks).reshape(n, k, k) * amp)
-        step //= 2
-        wibble /= wibbledecay
+    plasma_fill(u, m, float(wibbledecay), grid)
+    return grid
+
+
+def plasma_fractal_batch(n: int, mapsize: int, wibbledecay: float, rngs: list[np.random.Generator]) -> np.ndarray:
+    """Diamond-square height maps in [0, 1], one per image (N, mapsize, mapsize), float64.
+
+    As in the reference, the random term at each fill is ``wibble * U(-wibble, wibble)`` with ``wibble`` starting at
+    100 and divided by ``wibbledecay`` per level. The fill runs in compiled code (``_kernels.plasma_fill``).
+    """
+    grid = _plasma_raw(n, mapsize, wibbledecay, rngs)
     grid -= grid.min(axis=(1, 2), keepdims=True)
     grid /= grid.max(axis=(1, 2), keepdims=True)
     return grid
 
 
 def fog(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator]) -> np.ndarray:
-    """Add ``c0 *`` a plasma fractal, then rescale by ``max / (max + c0)``."""
+    """Add ``c0 *`` a plasma fractal, then rescale by ``max / (max + c0)`` (one fused pass, ``fog_combine``)."""
     strength, decay = p.value
-    n, h, w, _ = x.shape
-    plasma = plasma_fractal_batch(n, p.fog_mapsize, float(decay), rngs)[:, :h, :w, None].astype(np.float32)
-    y = x.astype(np.float32) * np.float32(1 / 255)
-    max_val = y.max(axis=(1, 2, 3), keepdims=True)
-    y += np.float32(strength) * plasma
-    return to_uint8(y * (max_val / (max_val + np.float32(strength))))
+    out = np.empty_like(x)
+    fog_combine(x, _plasma_raw(x.shape[0], p.fog_mapsize, float(decay), rngs), np.float32(strength), out)
+    return out
 
 
 def brightness(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator]) -> np.ndarray:
