@@ -6,6 +6,13 @@ from __future__ import annotations
 
 import torch
 
+_SEED_MODULUS = 2**63 - 1
+
+
+def mix_seed(seed: int, stream: int, index: int) -> int:
+    """A 63-bit seed that is a pure function of ``(seed, stream, index)``, e.g. (run seed, epoch, sample index)."""
+    return ((int(seed) * 1_000_003 + int(stream)) * 2_147_483_647 + int(index)) % _SEED_MODULUS
+
 
 def sample_gamma(concentration: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Gamma(concentration, 1) samples, one per element (Marsaglia & Tsang, with the alpha < 1 boost).

@@ -145,7 +145,7 @@ class AugMixPaper:
         """
         m = params.skip_weight
         acc = base
-        for weight, chain_img in zip(params.chain_weights, chains):
+        for weight, chain_img in zip(params.chain_weights, chains, strict=True):
             pixels = _as_tensor(chain_img)
             if acc is None:
                 acc = torch.mul(pixels, float(m * weight))
@@ -161,7 +161,7 @@ class AugMixPaper:
                  img: Image.Image | None = None) -> torch.Tensor:
         """``out += scale * (m sum_i w_i chain_i (+ (1 - m) img))`` in place; ``out`` is (3, H, W) float32."""
         m = params.skip_weight
-        terms = [(m * weight, chain) for weight, chain in zip(params.chain_weights, chains)]
+        terms = [(m * weight, chain) for weight, chain in zip(params.chain_weights, chains, strict=True)]
         if img is not None:
             terms.insert(0, (1 - m, img))
         planes = out.numpy()

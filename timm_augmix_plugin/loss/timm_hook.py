@@ -58,7 +58,7 @@ def install() -> None:
     original = _lf.create_classification_loss
     wrapper = _wrap(original)
     for module in _MODULES:
-        _originals[module] = getattr(module, "create_classification_loss")
+        _originals[module] = module.create_classification_loss
         module.create_classification_loss = wrapper
 
 

@@ -21,6 +21,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import transforms as T
 
+from ..augmix.rng import mix_seed
 from .recipe import Recipe, dataset_kind
 from .synthetic import SyntheticShapes
 
@@ -59,10 +60,9 @@ class SeededSamples(Dataset):
         return len(self.dataset)
 
     def __getitem__(self, index: int):
-        sample_seed = ((self.seed * 1_000_003 + self.epoch) * 2_147_483_647 + int(index)) % (2**63 - 1)
         gen = torch.default_generator  # the CPU generator transforms draw from (seeding it alone is ~40x cheaper
         saved = gen.get_state()       # than torch.manual_seed, which also visits every device backend)
-        gen.manual_seed(sample_seed)
+        gen.manual_seed(mix_seed(self.seed, self.epoch, index))
         try:
             return self.dataset[index]
         finally:
@@ -88,11 +88,14 @@ def _normalize(mean, std) -> list[Callable]:
 
 
 def build_eval_transform(recipe: Recipe, mean, std) -> Callable:
-    """Deterministic evaluation transform: ToTensor + Normalize (``imagenet`` preset: resize + centre crop first)."""
+    """Deterministic evaluation transform: ToTensor + Normalize (``imagenet`` preset: resize + centre crop first).
+
+    The evaluation side of ``create_augmix_transform``, so training and the plugin's factory evaluate alike.
+    """
+    from timm_augmix_plugin.augmix import create_augmix_transform
+
     d = recipe.data
-    if d.preset == "imagenet":
-        return T.Compose([T.Resize(int(round(d.img_size / 0.875))), T.CenterCrop(d.img_size), *_normalize(mean, std)])
-    return T.Compose(_normalize(mean, std))
+    return create_augmix_transform(d.img_size, preset=d.preset, mean=tuple(mean), std=tuple(std), is_training=False)
 
 
 def _geometric(recipe: Recipe) -> list[Callable]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from timm.data.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from tqdm.auto import tqdm
 
 from .checkpointing import CheckpointManager, TrainState
@@ -68,13 +69,10 @@ def build_model(recipe: Recipe) -> torch.nn.Module:
     import timm_augmix_plugin  # noqa: F401  (registers the paper's architectures in timm)
 
     m = recipe.model
-    kwargs = dict(m.kwargs)
-    if m.drop_rate is not None:
-        kwargs["drop_rate"] = m.drop_rate
     if not timm.is_model(m.name):
         raise ValueError(f"model.name={m.name!r} is not a timm model. Pick one of timm.list_models(), e.g. "
                          f"wrn40_2, allconvnet, densenet40_12, resnext29_4x32d or resnet50.")
-    model = timm.create_model(m.name, pretrained=m.pretrained, num_classes=recipe.data.num_classes, **kwargs)
+    model = timm.create_model(m.name, pretrained=m.pretrained, num_classes=recipe.data.num_classes, **m.create_kwargs())
     if recipe.augmix.enabled and recipe.augmix.split_bn:
         model = convert_splitbn_model(model, num_splits=recipe.augmix.num_splits)
     return model
@@ -83,8 +81,8 @@ def build_model(recipe: Recipe) -> torch.nn.Module:
 def resolve_normalization(recipe: Recipe, model: torch.nn.Module) -> tuple[tuple, tuple]:
     """The recipe's mean / std, or the model's ``pretrained_cfg`` values when the recipe leaves them null."""
     cfg = getattr(model, "pretrained_cfg", None) or {}
-    mean = recipe.data.mean if recipe.data.mean is not None else cfg.get("mean", (0.485, 0.456, 0.406))
-    std = recipe.data.std if recipe.data.std is not None else cfg.get("std", (0.229, 0.224, 0.225))
+    mean = recipe.data.mean if recipe.data.mean is not None else cfg.get("mean", IMAGENET_DEFAULT_MEAN)
+    std = recipe.data.std if recipe.data.std is not None else cfg.get("std", IMAGENET_DEFAULT_STD)
     return tuple(float(v) for v in mean), tuple(float(v) for v in std)
 
 
@@ -307,19 +305,20 @@ def train_one_epoch(
                 loss, parts = objective(logits, target)
             names = sorted(parts)
             local = torch.stack([loss.detach().float(), *(parts[n].float() for n in names)]).reshape(1, -1)
-            gathered = accelerator.gather(local).mean(0)  # one small collective: NaN check + logging
-            if not torch.isfinite(gathered).all():
-                _raise_non_finite(gathered, state, ckpt, batch_idx)
+            # one small collective and one device->host copy per micro-batch: NaN check + logging
+            values = accelerator.gather(local).mean(0).tolist()
+            if not all(map(math.isfinite, values)):
+                _raise_non_finite(values[0], state, ckpt, batch_idx)
             accelerator.backward(loss)
             if accelerator.sync_gradients and recipe.optim.clip_grad is not None:
                 accelerator.clip_grad_norm_(model.parameters(), recipe.optim.clip_grad)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
         state.step_in_epoch = batch_idx + 1
-        state.last_good_loss = float(gathered[0])
-        window["loss"] += float(gathered[0])
-        for i, n in enumerate(names):
-            window["parts"][n] = window["parts"].get(n, 0.0) + float(gathered[i + 1])
+        state.last_good_loss = values[0]
+        window["loss"] += values[0]
+        for n, v in zip(names, values[1:], strict=True):
+            window["parts"][n] = window["parts"].get(n, 0.0) + v
         window["count"] += 1
         window["images"] += global_batch
         pbar.update(1)
@@ -331,7 +330,7 @@ def train_one_epoch(
         if ema is not None:
             ema.update(accelerator.unwrap_model(model), step=state.global_step)
         lr = optimizer.param_groups[0]["lr"]
-        pbar.set_postfix(loss=f"{float(gathered[0]):.3f}", lr=f"{lr:.3g}")
+        pbar.set_postfix(loss=f"{values[0]:.3f}", lr=f"{lr:.3g}")
         if state.global_step % t.log_every_steps == 0 or state.step_in_epoch == batches_per_epoch:
             elapsed = max(time.perf_counter() - window["start"], 1e-9)
             n = window["count"]
@@ -346,12 +345,12 @@ def train_one_epoch(
     pbar.close()
 
 
-def _raise_non_finite(gathered: torch.Tensor, state: TrainState, ckpt: CheckpointManager, batch_idx: int):
+def _raise_non_finite(loss: float, state: TrainState, ckpt: CheckpointManager, batch_idx: int):
     latest = ckpt.latest()
     kept = (f"The last good checkpoint {latest} is kept; relaunching the same command resumes from it"
             if latest is not None else "No checkpoint had been written yet")
     raise NonFiniteLossError(
-        f"Training stopped: the loss is {float(gathered[0])} at epoch {state.epoch + 1}, batch {batch_idx + 1} "
+        f"Training stopped: the loss is {loss} at epoch {state.epoch + 1}, batch {batch_idx + 1} "
         f"(after {state.global_step} updates; last finite loss {state.last_good_loss:.4g}). {kept}. "
         f"Lower optim.lr, set optim.clip_grad (e.g. optim.clip_grad=5.0), use train.mixed_precision=no or bf16 "
         f"instead of fp16, or check the data for broken images.")

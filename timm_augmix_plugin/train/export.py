@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from ..augmix.factory import IMAGENET_CROP_PCT
 from .recipe import Recipe
 
 __all__ = ["export_weights", "plain_state_dict"]
@@ -36,13 +37,10 @@ def export_weights(model: torch.nn.Module, recipe: Recipe, mean, std, directory:
     from timm.models import save_for_hf
 
     m, d = recipe.model, recipe.data
-    kwargs = dict(m.kwargs)
-    if m.drop_rate is not None:
-        kwargs["drop_rate"] = m.drop_rate
-    plain = timm.create_model(m.name, pretrained=False, num_classes=d.num_classes, **kwargs)
+    plain = timm.create_model(m.name, pretrained=False, num_classes=d.num_classes, **m.create_kwargs())
     plain.load_state_dict(plain_state_dict(model), strict=True)
     data_config = dict(input_size=(3, d.img_size, d.img_size), mean=tuple(mean), std=tuple(std),
-                       crop_pct=0.875 if d.preset == "imagenet" else 1.0)
+                       crop_pct=IMAGENET_CROP_PCT if d.preset == "imagenet" else 1.0)
     target = Path(directory)
     tmp = target.with_name(f".tmp-{target.name}")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -63,6 +63,13 @@ class ModelSection:
     drop_rate: float | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
 
+    def create_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``timm.create_model`` besides name and classes: ``kwargs`` plus ``drop_rate``."""
+        kwargs = dict(self.kwargs)
+        if self.drop_rate is not None:
+            kwargs["drop_rate"] = self.drop_rate
+        return kwargs
+
 
 @dataclass
 class DataSection:

@@ -20,6 +20,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from ..augmix.rng import mix_seed
+
 __all__ = ["CLASS_NAMES", "SyntheticShapes", "render_pattern"]
 
 CLASS_NAMES: tuple[str, ...] = (
@@ -148,9 +150,7 @@ class SyntheticShapes(Dataset):
         return self.num_samples
 
     def _generator(self, index: int) -> torch.Generator:
-        g = torch.Generator()
-        g.manual_seed(((self.seed * 1_000_003 + _SPLIT_IDS[self.split]) * 2_147_483_647 + index) % (2**63 - 1))
-        return g
+        return torch.Generator().manual_seed(mix_seed(self.seed, _SPLIT_IDS[self.split], index))
 
     def image(self, index: int) -> Image.Image:
         """The untransformed PIL image ``index``."""
