@@ -26,6 +26,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from timm_augmix_plugin.corruptions import ALL_CORRUPTIONS, BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS, corrupt
+from timm_augmix_plugin.corruptions.prepare import prepare_clean_image
 
 __all__ = ["add_arguments", "run", "prepare_image", "load_source", "Source"]
 
@@ -71,20 +72,8 @@ def parse_corruptions(spec: str) -> tuple[str, ...]:
 
 
 def prepare_image(img: Image.Image, size: int) -> np.ndarray:
-    """The reference preprocessing for ``size``: 224 -> Resize(256) + CenterCrop(224); others -> Resize((s, s))."""
-    img = img.convert("RGB")
-    if img.size == (size, size):
-        return np.asarray(img)
-    if size == 224:
-        w, h = img.size
-        scale = 256 / min(w, h)
-        nw, nh = max(256, round(w * scale)), max(256, round(h * scale))
-        img = img.resize((nw, nh), Image.Resampling.BILINEAR)
-        left, top = int(round((nw - 224) / 2.0)), int(round((nh - 224) / 2.0))
-        img = img.crop((left, top, left + 224, top + 224))
-    else:
-        img = img.resize((size, size), Image.Resampling.BILINEAR)
-    return np.asarray(img)
+    """The reference preprocessing for ``size`` as a uint8 array (see :func:`prepare_clean_image`)."""
+    return np.asarray(prepare_clean_image(img.convert("RGB"), size))
 
 
 @dataclass

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["sample_from_cdf", "sample_from_thresholds", "plasma_fill", "fog_combine", "disk_sum", "glass_shuffle", "glass_shuffle_bytes", "motion_blur_batch", "zoom_accumulate", "zoom_accumulate_flat", "bilinear_sample",
+__all__ = ["sample_from_cdf", "sample_from_thresholds", "plasma_fill", "fog_combine", "disk_sum", "glass_shuffle",
+           "glass_shuffle_bytes", "motion_blur_batch", "zoom_accumulate", "zoom_accumulate_flat",
            "correlate_rows", "correlate_cols", "brightness_kernel", "contrast_kernel", "affine_sample",
            "displaced_sample", "snow_combine", "impulse_kernel"]
 
@@ -246,7 +247,7 @@ def glass_shuffle_bytes(x: np.ndarray, rand: np.ndarray, delta: int, iterations:
         done[b] = 1
         xf = x[b].reshape(hh * ww)
         k = 0
-        for it in range(iterations):
+        for _ in range(iterations):
             for h in range(hh - delta, delta, -1):
                 for w in range(ww - delta, delta, -1):
                     dx = table[rb[k]]
@@ -544,21 +545,6 @@ def _bilinear_at(x: np.ndarray, b: int, yy: float, xx: float, mode: int, out: np
     for c in range(cc):
         out[b, i, j, c] = ((1.0 - a) * ((1.0 - e) * x[b, r0, c0, c] + e * x[b, r0, c1, c])
                            + a * ((1.0 - e) * x[b, r1, c0, c] + e * x[b, r1, c1, c]))
-
-
-@njit(cache=True, nogil=True)
-def bilinear_sample(x: np.ndarray, ys: np.ndarray, xs: np.ndarray, mode: int,
-                    out: np.ndarray) -> None:  # pragma: no cover
-    """Bilinear sampling of ``x`` (N, H, W, C) float32 at float coordinates ``ys``/``xs`` (N, H, W).
-
-    Neighbour indices outside the image are folded back with ``mode`` (0: half-sample symmetric like scipy's
-    ``map_coordinates(mode='reflect')``; 1: whole-sample symmetric like cv2 ``BORDER_REFLECT_101``).
-    """
-    n, hh, ww = ys.shape
-    for b in range(n):
-        for i in range(hh):
-            for j in range(ww):
-                _bilinear_at(x, b, ys[b, i, j], xs[b, i, j], mode, out, i, j)
 
 
 @njit(cache=True, nogil=True)

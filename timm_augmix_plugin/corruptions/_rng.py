@@ -10,7 +10,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["image_generators", "fresh_seed"]
+__all__ = ["image_generators", "fresh_seed", "raw_words"]
 
 
 def _name_id(name: str) -> int:
@@ -35,3 +35,8 @@ def image_generators(seed: int, name: str, severity: int, start_index: int, coun
     key = _name_id(name)
     return [np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, severity, i))))
             for i in range(start_index, start_index + count)]
+
+
+def raw_words(g: np.random.Generator, count: int) -> np.ndarray:
+    """``g``'s next ``count`` raw 64-bit outputs as little-endian uint64, so byte views match on every platform."""
+    return g.bit_generator.random_raw(count).astype("<u8", copy=False)

@@ -25,6 +25,7 @@ from ._kernels import (
     zoom_accumulate,
     zoom_accumulate_flat,
 )
+from ._rng import raw_words
 from .params import SizeParams
 
 __all__ = ["defocus_blur", "glass_blur", "motion_blur", "zoom_blur", "gaussian_blur", "disk_kernel",
@@ -133,7 +134,7 @@ def gaussian_blur(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator])
 
 def _raw_bytes(g: np.random.Generator, words: int) -> np.ndarray:
     """``8 * words`` random bytes from ``g``'s 64-bit outputs, little-endian on every platform."""
-    return g.bit_generator.random_raw(words).astype("<u8", copy=False).view(np.uint8)
+    return raw_words(g, words).view(np.uint8)
 
 
 def glass_blur(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator]) -> np.ndarray:

@@ -14,6 +14,7 @@ import numpy as np
 from scipy import special, stats
 
 from ._kernels import impulse_kernel, sample_from_thresholds
+from ._rng import raw_words
 from .params import SizeParams
 
 __all__ = ["gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "noise_cdf"]
@@ -88,7 +89,7 @@ def _random_words(shape: tuple[int, ...], rngs: list[np.random.Generator]) -> np
     per = int(np.prod(shape[1:]))
     words = np.empty((n, per + per % 2), dtype=np.uint32)
     for i, g in enumerate(rngs):
-        words[i] = g.bit_generator.random_raw((per + 1) // 2).astype("<u8", copy=False).view("<u4")
+        words[i] = raw_words(g, (per + 1) // 2).view("<u4")
     return words[:, :per].reshape(shape)
 
 

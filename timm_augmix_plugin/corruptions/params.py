@@ -155,7 +155,7 @@ def _scaled(name: str, value: Any, s: float) -> Any:
     """Scale the pixel-measured entries of one table row by ``s``."""
     if s == 1.0:
         return value
-    if name in ("gaussian_blur",):
+    if name == "gaussian_blur":
         return value * s
     if name == "glass_blur":
         sigma, delta, iters = value
@@ -199,7 +199,7 @@ def resolve_params(name: str, severity: int, height: int, width: int, table: int
     if name == "zoom_blur":
         value = np.arange(*value)
     value = _scaled(name, value, s)
-    mapsize = _FOG_MAPSIZE[table] if s == 1.0 else 1 << max(1, math.ceil(math.log2(max(height, width))))
-    mapsize = max(mapsize, 1 << max(1, math.ceil(math.log2(max(height, width)))))
+    fitting = 1 << max(1, math.ceil(math.log2(max(height, width))))  # smallest power of two covering the image
+    mapsize = max(_FOG_MAPSIZE[table], fitting) if s == 1.0 else fitting
     return SizeParams(name=name, severity=severity, table=table, scale=s, value=value,
                       frost_scale=_FROST_SCALE[table] * s, fog_mapsize=mapsize)

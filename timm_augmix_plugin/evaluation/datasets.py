@@ -297,6 +297,14 @@ def sample_seed(seed: int, corruption: str, severity: int, index: int) -> int:
     return int(state.generate_state(1, dtype=np.uint32)[0])
 
 
+def _clean_sample(dataset: Dataset, index: int) -> tuple[Image.Image, int]:
+    """``dataset[index]`` as an RGB PIL image and an int label; ``TypeError`` when it does not yield PIL images."""
+    img, label = dataset[index]
+    if not isinstance(img, Image.Image):
+        raise TypeError(f"clean dataset must yield PIL images, got {type(img).__name__}")
+    return img.convert("RGB"), int(label)
+
+
 class CleanSplit(Dataset):
     """A clean image dataset (anything yielding ``(PIL image, label)``) restricted to ``indices``, transformed."""
 
@@ -307,10 +315,8 @@ class CleanSplit(Dataset):
         return len(self.indices)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int]:
-        img, label = self.dataset[int(self.indices[i])]
-        if not isinstance(img, Image.Image):
-            raise TypeError(f"clean dataset must yield PIL images, got {type(img).__name__}")
-        return self.transform(img.convert("RGB")), int(label), self.group
+        img, label = _clean_sample(self.dataset, int(self.indices[i]))
+        return self.transform(img), label, self.group
 
 
 class GeneratedSplit(Dataset):
@@ -351,10 +357,8 @@ class GeneratedSplit(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int]:
         index = int(self.indices[i])
-        img, label = self.dataset[index]
-        if not isinstance(img, Image.Image):
-            raise TypeError(f"clean dataset must yield PIL images, got {type(img).__name__}")
-        array = np.asarray(self.geometric(img.convert("RGB")), dtype=np.uint8)
+        img, label = _clean_sample(self.dataset, index)
+        array = np.asarray(self.geometric(img), dtype=np.uint8)
         if self._keyed_by_index:
             kwargs: dict[str, Any] = {"seed": self.seed, "start_index": index}
         else:
@@ -368,7 +372,7 @@ class GeneratedSplit(Dataset):
                 f"corrupt({self.corruption!r}, severity={self.severity}) returned {corrupted.dtype} {corrupted.shape}, "
                 f"expected uint8 {array.shape}"
             )
-        return self.transform(corrupted), int(label), self.group
+        return self.transform(corrupted), label, self.group
 
 
 def load_clean_dataset(source: str, split: str = "validation", download: bool = False) -> Dataset:

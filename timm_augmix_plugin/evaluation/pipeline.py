@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -184,10 +185,8 @@ def evaluate_corruptions(
 
     clean_ds = None
     if cfg.clean_data:
-        if cfg.download:  # let one process download, the others read afterwards
-            with accelerator.main_process_first():
-                clean_ds = load_clean_dataset(cfg.clean_data, cfg.clean_split, cfg.download)
-        else:
+        # with --download, one process downloads and the others read afterwards
+        with accelerator.main_process_first() if cfg.download else contextlib.nullcontext():
             clean_ds = load_clean_dataset(cfg.clean_data, cfg.clean_split, cfg.download)
         check_clean_labels(clean_ds, loaded.num_classes, f"clean data {cfg.clean_data}")
     corrupted_ds, groups, layout, default_name = _build_corrupted(cfg, loaded, corruptions, clean_ds, corrupt_fn)

@@ -8,26 +8,21 @@ from typing import Any
 
 import numpy as np
 
+from ..utils.figures import save_figure
 from . import metrics
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def plot_error_vs_severity(results: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """One line per corruption (error % vs severity), the mean over corruptions in bold, clean error at severity 0."""
-    plt = _pyplot()
+    import matplotlib
+    from matplotlib.figure import Figure
+
     severities = [int(s) for s in results["severities"]]
     corruptions = list(results["corruptions"])
     clean = results.get("clean_error")
-    fig, ax = plt.subplots(figsize=(9, 5.5))
-    cmap = plt.get_cmap("tab20")
+    fig = Figure(figsize=(9, 5.5))
+    ax = fig.subplots()
+    cmap = matplotlib.colormaps["tab20"]
     xs = ([0] if clean is not None else []) + severities
     for i, c in enumerate(corruptions):
         ys = ([clean] if clean is not None else []) + [results["errors"][c][str(s)] for s in severities]
@@ -48,11 +43,7 @@ def plot_error_vs_severity(results: Mapping[str, Any], path: str | os.PathLike) 
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=1, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def _reliability_panel(ax, hist_ax, confidence: np.ndarray, correct: np.ndarray, title: str, num_bins: int,
@@ -93,15 +84,12 @@ def plot_reliability(
 
     ``summary`` is the calibration block of results.json shown in the panel title.
     """
-    plt = _pyplot()
-    fig, axes = plt.subplots(2, len(panels), figsize=(5.5 * len(panels), 6.5), squeeze=False, sharex="col",
-                             gridspec_kw={"height_ratios": [3, 1]})
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5 * len(panels), 6.5))
+    axes = fig.subplots(2, len(panels), squeeze=False, sharex="col", gridspec_kw={"height_ratios": [3, 1]})
     for k, (title, (confidence, correct, summary)) in enumerate(panels.items()):
         _reliability_panel(axes[0][k], axes[1][k], np.asarray(confidence), np.asarray(correct), title, num_bins,
                            summary)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)

@@ -61,20 +61,13 @@ class ReferencePrepare:
     """
 
     def __init__(self, size: int) -> None:
-        self.size = size
+        # the one implementation make-c uses too; imported here so plain eval-c does not load the corruptions package
+        from ..corruptions.prepare import prepare_clean_image
+
+        self.size, self._prepare = size, prepare_clean_image
 
     def __call__(self, image: Image.Image) -> Image.Image:
-        size = self.size
-        if image.size == (size, size):
-            return image
-        if size != 224:
-            return image.resize((size, size), Image.Resampling.BILINEAR)
-        width, height = image.size
-        scale = 256 / min(width, height)
-        new_w, new_h = max(256, round(width * scale)), max(256, round(height * scale))
-        image = image.resize((new_w, new_h), Image.Resampling.BILINEAR)
-        left, top = int(round((new_w - size) / 2.0)), int(round((new_h - size) / 2.0))
-        return image.crop((left, top, left + size, top + size))
+        return self._prepare(image, self.size)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(size={self.size})"
@@ -97,6 +90,13 @@ def input_hw(data_config: dict[str, Any]) -> tuple[int, int]:
     return int(height), int(width)
 
 
+def _square_size(data_config: dict[str, Any]) -> int:
+    height, width = input_hw(data_config)
+    if height != width:
+        raise ValueError(f"non-square input size {height}x{width} is not supported by eval-c")
+    return height
+
+
 def corrupted_transform(data_config: dict[str, Any]) -> ToNormalizedTensor:
     """ToTensor + Normalize with the model's mean/std (no resizing)."""
     return ToNormalizedTensor(tuple(data_config["mean"]), tuple(data_config["std"]))
@@ -104,19 +104,13 @@ def corrupted_transform(data_config: dict[str, Any]) -> ToNormalizedTensor:
 
 def geometric_transform(data_config: dict[str, Any]) -> ResizeCenterCrop:
     """Resize + centre crop to the model's (square) input size with its crop_pct and interpolation."""
-    height, width = input_hw(data_config)
-    if height != width:
-        raise ValueError(f"non-square input size {height}x{width} is not supported by eval-c")
     crop_pct = float(data_config.get("crop_pct") or 0.875)
-    return ResizeCenterCrop(height, crop_pct, data_config.get("interpolation", "bilinear"))
+    return ResizeCenterCrop(_square_size(data_config), crop_pct, data_config.get("interpolation", "bilinear"))
 
 
 def reference_prepare(data_config: dict[str, Any]) -> ReferencePrepare:
     """The -C generators' preparation of clean images at the model's (square) input size."""
-    height, width = input_hw(data_config)
-    if height != width:
-        raise ValueError(f"non-square input size {height}x{width} is not supported by eval-c")
-    return ReferencePrepare(height)
+    return ReferencePrepare(_square_size(data_config))
 
 
 def clean_transform(data_config: dict[str, Any]) -> CleanTransform:

@@ -90,11 +90,10 @@ def build_hub_folder(
     parsed = load_results(results)
     if dataset:
         parsed = dataclasses.replace(parsed, dataset=dataset)
-    is_folder = Path(checkpoint).is_dir()
-    loaded = load_checkpoint(
+    loaded = load_checkpoint(  # both are ignored for a save_for_hf folder, whose config.json decides
         checkpoint,
-        model_name=None if is_folder else (model_name or parsed.architecture),
-        num_classes=None if is_folder else (num_classes if num_classes is not None else parsed.num_classes),
+        model_name=model_name or parsed.architecture,
+        num_classes=num_classes if num_classes is not None else parsed.num_classes,
     )
     check_same_weights(parsed.weights_sha256, loaded.weights_sha256, expected_from=str(results),
                        actual_from=str(loaded.source))

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from ..augmix import AugMixPaper, AugMixParams, apply_op, ensure_rgb_image
+from ..augmix import AugMixPaper, AugMixParams, ensure_rgb_image
+from ..utils.figures import save_figure
 
 DEFAULT_MAX_SIDE = 512
 
@@ -80,13 +81,7 @@ def make_augmix_views(
     for _ in range(num_views):
         params = aug.make_params(image)
         mixed = aug.transform(image, params).permute(1, 2, 0).numpy()
-        chains = []
-        for chain in params.chains:
-            chain_img = image
-            for op in chain:
-                chain_img = apply_op(chain_img, op, aug.config.fill)
-            chains.append(chain_img)
-        views.append(AugMixView(mixed=mixed, params=params, chains=tuple(chains)))
+        views.append(AugMixView(mixed=mixed, params=params, chains=tuple(aug.chains(image, params))))
     return views
 
 
@@ -136,13 +131,13 @@ def draw_augmix_grid(
         for row, view in enumerate(views):
             _show(axes[row, 0], image, "original")
             for col, (chain_img, ops, weight) in enumerate(
-                    zip(view.chains, view.params.chains, view.params.chain_weights), start=1):
+                    zip(view.chains, view.params.chains, view.params.chain_weights, strict=True), start=1):
                 _show(axes[row, col], chain_img, f"w={weight:.2f}: " + _ops_label(ops))
             _show(axes[row, ncols - 1], view.mixed, f"mix, m={view.params.skip_weight:.2f}")
     else:
         cells = [(image, "original")] + [(v.mixed, f"view {i + 1}, m={v.params.skip_weight:.2f}")
                                          for i, v in enumerate(views)]
-        for ax, (picture, label) in zip(axes.flat, cells):
+        for ax, (picture, label) in zip(axes.flat, cells, strict=False):  # the last row may have empty cells
             _show(ax, picture, label)
     fig.suptitle(title)
     return fig
@@ -165,9 +160,7 @@ def save_augmix_grid(
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg", ".pdf", ".svg"):
         raise ValueError(f"--out must end in .png, .jpg, .pdf or .svg, got {out.name!r}.")
     fig = draw_augmix_grid(image, policy, num_views, show_chains=show_chains, seed=seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
-    return out
+    return save_figure(fig, out, dpi=dpi)
 
 
 def _show(ax, picture, label: str) -> None:
