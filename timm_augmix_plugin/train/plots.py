@@ -11,15 +11,15 @@ __all__ = ["plot_metrics"]
 
 def plot_metrics(metrics_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
     """Draw ``metrics.jsonl`` into a two-panel PNG (loss vs update, clean error vs epoch); returns ``out_path``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import matplotlib.ticker
+    from matplotlib.figure import Figure
+
+    from ..utils.figures import save_figure
 
     train = read_metrics(metrics_path, "train")
     evals = read_metrics(metrics_path, "eval")
-    fig, (ax_loss, ax_err) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig = Figure(figsize=(10, 3.8))
+    ax_loss, ax_err = fig.subplots(1, 2)
     steps = [r["step"] for r in train]
     labels = {"loss": "total loss", "loss_base": "base loss", "loss_consistency": "JSD term"}
     keys = ["loss", "loss_base", "loss_consistency"] if train and "loss_consistency" in train[0] else ["loss"]
@@ -40,7 +40,4 @@ def plot_metrics(metrics_path: str | os.PathLike, out_path: str | os.PathLike) -
     ax_err.set_ylabel("clean error (%)")
     ax_err.grid(alpha=0.3)
     fig.tight_layout()
-    out_path = Path(out_path)
-    fig.savefig(out_path, dpi=100)
-    plt.close(fig)
-    return out_path
+    return save_figure(fig, out_path, dpi=100)
