@@ -3,6 +3,7 @@
 # WRN-16-1 on the shared CIFAR-10 JPEG copy, trained three ways with the same epochs, seed and schedule,
 # evaluated on CIFAR-10-C made by the project's generator, and turned into hub/ folders.
 #   bash scripts/reproduce_cpu_cifar10.sh [OUT_DIR] [MODE ...]     (modes: standard augmix_jsd augmix)
+#   EVAL_LIMIT=2000 bash scripts/...   evaluates on 2000 evenly spread test images (x 15 x 5) instead of all 10000
 # Each step is skipped when its output exists, so rerunning the script resumes where it stopped
 # (training itself resumes from its last checkpoint).
 set -euo pipefail
@@ -22,7 +23,10 @@ for mode in "${modes[@]}"; do
     python -m timm_augmix_plugin.train --recipe "recipes/cpu_cifar10_wrn16_1_$mode.yaml" "train.output_dir=$run"
   [ -f "$run/eval-c/results.json" ] || \
     timm-augmix eval-c --model "local-dir:$run/final" --c-data "$out/CIFAR-10-C" --clean-data "$shared/test.tar" \
-      --out "$run/eval-c/results.json"
+      --out "$run/eval-c/results.json" ${EVAL_LIMIT:+--limit "$EVAL_LIMIT"}
   timm-augmix card --checkpoint "$run/final" --results "$run/eval-c/results.json" --recipe "$run/recipe.yaml" \
     --dataset cifar10-c-generated --out "hub/wrn16_1.${mode}_cifar10_cpu" --overwrite
 done
+specs=()
+for mode in "${modes[@]}"; do specs+=("$mode=$out/wrn16_1_$mode/eval-c/results.json"); done
+python scripts/compare_runs.py "${specs[@]}" --plot docs/cpu_cifar10_error_vs_severity.png
