@@ -16,7 +16,9 @@ import torch
 from accelerate import Accelerator
 acc = Accelerator()
 ranks = acc.gather(torch.tensor([acc.process_index])).tolist()
-print(f"RESULT {acc.process_index} {acc.num_processes} {acc.distributed_type.value} {ranks} {sys.argv[1:]}", flush=True)
+# one file per rank: lines printed by two processes onto one pipe can interleave
+with open(f"result_{acc.process_index}.txt", "w") as f:
+    f.write(f"RESULT {acc.process_index} {acc.num_processes} {acc.distributed_type.value} {ranks} {sys.argv[1:]}")
 '''
 
 
@@ -27,7 +29,7 @@ def _launch(tmp_path: Path, *launch_args: str) -> list[str]:
     proc = subprocess.run([str(launcher), "launch", *launch_args, "-m", "cpu_probe", "arg1"], env=env,
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return sorted(line for line in proc.stdout.splitlines() if line.startswith("RESULT"))
+    return [f.read_text() for f in sorted(tmp_path.glob("result_*.txt"))]
 
 
 def test_cpu_num_processes_2_gives_two_gloo_processes(tmp_path):
