@@ -116,6 +116,37 @@ def test_jsd_batches_are_clean_plus_two_independent_augmix_views(tmp_path):
     assert not torch.allclose(views[1], views[2]) and not torch.allclose(views[0], views[1])
 
 
+def _crop_paddings(transform) -> list[int]:
+    """Paddings of every RandomCrop inside a transform (a Compose, possibly nested, or a tuple of them)."""
+    from torchvision import transforms as T
+
+    found: list[int] = []
+    stack = list(transform) if isinstance(transform, tuple) else [transform]
+    while stack:
+        t = stack.pop()
+        if isinstance(t, T.Compose):
+            stack.extend(t.transforms)
+        elif isinstance(t, T.RandomCrop):
+            found.append(t.padding)
+    return found
+
+
+@pytest.mark.parametrize("img_size", [16, 32, 64])
+@pytest.mark.parametrize("mode,backend", [("standard", "pil"), ("augmix", "pil"), ("augmix_jsd", "pil"),
+                                          ("augmix_jsd", "batched")])
+def test_every_training_path_crops_alike(tmp_path, img_size, mode, backend):
+    """Standard, pil AugMix and batched AugMix share one crop: padding img_size // 8 (the paper's 4 px at 32)."""
+    from PIL import Image
+
+    from timm_augmix_plugin.train.data import build_train_transform
+
+    recipe = tiny_recipe(tmp_path, mode, data={"img_size": img_size}, augmix={"backend": backend})
+    transform = build_train_transform(recipe, (0.5,) * 3, (0.25,) * 3)
+    assert _crop_paddings(transform) == [img_size // 8]
+    with pytest.raises(ValueError, match="RGBA"):
+        transform(Image.new("RGBA", (img_size, img_size)))
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # A finished run and its outputs
 # ----------------------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The paper's AugMix: policy strings, parameter sampling, PIL kernels, the transform and its factory."""
 from .batched import BatchedAugMix, BatchedAugMixParams, sample_batched_params
 from .config import POLICY_NAME, AugMixConfig, is_plugin_policy, parse_policy
-from .factory import PRESETS, create_augmix_transform
+from .factory import PRESETS, create_augmix_transform, train_geometry
 from .image_checks import ensure_rgb_image
 from .ops import ALL_OPS, PAPER_OPS, op_argument
 from .pil_ops import apply_op
@@ -12,5 +12,5 @@ __all__ = [
     "ALL_OPS", "AugMixConfig", "AugMixJSD", "AugMixParams", "AugMixPaper", "BatchedAugMix", "BatchedAugMixParams",
     "OpParams", "PAPER_OPS", "POLICY_NAME", "PRESETS",
     "apply_op", "create_augmix_transform", "ensure_rgb_image", "is_plugin_policy", "op_argument", "parse_policy",
-    "sample_augmix_params", "sample_batched_params",
+    "sample_augmix_params", "sample_batched_params", "train_geometry",
 ]

@@ -14,7 +14,6 @@ from .image_checks import ensure_rgb_image
 from .transform import AugMixJSD, AugMixPaper
 
 PRESETS = ("cifar", "imagenet", "none")
-CIFAR_PADDING = 4
 IMAGENET_CROP_PCT = 0.875
 
 
@@ -29,6 +28,29 @@ class EnsureRGB:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(min_side={self.min_side})"
+
+
+def cifar_crop_padding(img_size: int) -> int:
+    """Zero padding of the CIFAR random crop: 4 px at 32 px as in the paper, scaled with the image side elsewhere."""
+    return max(1, img_size // 8)
+
+
+def train_geometry(img_size: int, preset: str) -> list[Callable]:
+    """The geometric training steps that come before AugMix (or alone, for standard training).
+
+    One definition for every training path (standard, ``pil`` AugMix, ``batched`` AugMix), so they crop alike:
+    ``'cifar'``: flip, then a random crop with :func:`cifar_crop_padding`; ``'imagenet'``: random resized crop, then
+    flip; ``'none'``: nothing. Each starts with :class:`EnsureRGB`, which converts or refuses other image modes.
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"Unknown preset {preset!r}; expected one of {PRESETS}.")
+    if preset == "cifar":
+        pad = cifar_crop_padding(img_size)
+        return [EnsureRGB(img_size - 2 * pad), transforms.RandomHorizontalFlip(),
+                transforms.RandomCrop(img_size, padding=pad)]
+    if preset == "imagenet":
+        return [EnsureRGB(1), transforms.RandomResizedCrop(img_size), transforms.RandomHorizontalFlip()]
+    return [EnsureRGB(1)]
 
 
 def create_augmix_transform(
@@ -48,8 +70,8 @@ def create_augmix_transform(
     Args:
         img_size: output side in pixels.
         policy: ``augmix_paper...`` string; None gives ``augmix_paper`` (cifar) or ``augmix_paper-in`` (imagenet).
-        preset: ``'cifar'`` (flip, random crop with 4 px padding, then AugMix), ``'imagenet'`` (random resized crop,
-            flip, then AugMix) or ``'none'`` (AugMix only).
+        preset: ``'cifar'`` (flip, random crop with 4 px padding at 32 px, then AugMix), ``'imagenet'`` (random
+            resized crop, flip, then AugMix) or ``'none'`` (AugMix only); see :func:`train_geometry`.
         mean: normalisation mean; None picks CIFAR stats (cifar/none) or ImageNet stats (imagenet).
         std: normalisation std, as ``mean``.
         is_training: False returns the evaluation transform (ToTensor + Normalize; resize + centre crop for imagenet).
@@ -88,13 +110,7 @@ def create_augmix_transform(
         return transforms.Compose(steps + list(final.transforms))
 
     config = parse_policy(policy or ("augmix_paper-in" if imagenet else "augmix_paper"))
-    if preset == "cifar":
-        primary = [EnsureRGB(img_size - 2 * CIFAR_PADDING), transforms.RandomHorizontalFlip(),
-                   transforms.RandomCrop(img_size, padding=CIFAR_PADDING)]
-    elif imagenet:
-        primary = [EnsureRGB(1), transforms.RandomResizedCrop(img_size), transforms.RandomHorizontalFlip()]
-    else:
-        primary = [EnsureRGB(1)]
+    primary = train_geometry(img_size, preset)
     if num_splits > 1:
         return transforms.Compose(primary + [AugMixJSD(config, mean=mean, std=std, num_views=num_splits - 1)])
     augment = AugMixPaper(config, output=output)

@@ -99,10 +99,9 @@ def build_eval_transform(recipe: Recipe, mean, std) -> Callable:
 
 
 def _geometric(recipe: Recipe) -> list[Callable]:
-    d = recipe.data
-    if d.preset == "imagenet":
-        return [T.RandomResizedCrop(d.img_size), T.RandomHorizontalFlip()]
-    return [T.RandomHorizontalFlip(), T.RandomCrop(d.img_size, padding=d.img_size // 8)]  # the paper's CIFAR crop
+    from timm_augmix_plugin.augmix.factory import train_geometry
+
+    return train_geometry(recipe.data.img_size, recipe.data.preset)
 
 
 def _standard_train_transform(recipe: Recipe, mean, std) -> Callable:

@@ -87,8 +87,8 @@ class DataSection:
         download: Let torchvision / Hugging Face download the data.
         num_classes: Number of classes (the classifier size).
         img_size: Training / evaluation image side in pixels.
-        preset: Geometric preprocessing: ``cifar`` (flip + 4-pixel-padded random crop) or ``imagenet``
-            (random-resized crop + flip; resize + centre crop for evaluation).
+        preset: Geometric preprocessing: ``cifar`` (flip + random crop padded by ``img_size // 8``, 4 px at 32) or
+            ``imagenet`` (random-resized crop + flip; resize + centre crop for evaluation).
         mean: Normalisation mean; None takes the model's ``pretrained_cfg``.
         std: Normalisation std; None takes the model's ``pretrained_cfg``.
         batch_size: Global batch per optimizer update (summed over processes and accumulation steps).
