@@ -341,3 +341,39 @@ def test_cpu_recipe_reads_the_shared_cifar10_tars(monkeypatch):
     assert [tuple(v.shape) for v in views] == [(16, 3, 32, 32)] * 3 and int(target.max()) < 10
     images, labels = next(iter(data.eval_loader))
     assert images.shape == (32, 3, 32, 32)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_objective_reports_the_parts_of_the_jsd_loss(tmp_path, smoothing):
+    """The logged parts add up to the loss: base = the loss on the clean split, consistency = alpha * JS."""
+    import torch.nn.functional as F
+
+    from timm_augmix_plugin.loss import js_divergence
+    from timm_augmix_plugin.train.objective import Objective
+
+    recipe = tiny_recipe(tmp_path, "augmix_jsd", loss={"smoothing": smoothing, "jsd_alpha": 12.0})
+    logits = torch.randn(3 * 5, 4, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    target = torch.tensor([0, 1, 2, 3, 1])
+    loss, parts = Objective(recipe)(logits, target)
+    clean = F.cross_entropy(logits[:5], target, label_smoothing=smoothing)
+    js = js_divergence([F.softmax(s, dim=1) for s in logits.split(5)])
+    torch.testing.assert_close(parts["base"], clean.detach())
+    torch.testing.assert_close(parts["consistency"], 12.0 * js.detach(), rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(loss, clean + 12.0 * js, rtol=1e-4, atol=1e-6)
+    loss.backward()
+    assert logits.grad is not None and logits.grad[5:].abs().sum() > 0  # the augmented splits get gradient
+
+
+def test_objective_without_jsd_applies_the_loss_to_every_split(tmp_path):
+    import torch.nn.functional as F
+
+    from timm_augmix_plugin.train.objective import Objective
+
+    recipe = tiny_recipe(tmp_path, "augmix", augmix={"num_splits": 2})
+    logits = torch.randn(2 * 3, 4, generator=torch.Generator().manual_seed(1))
+    target = torch.tensor([0, 2, 3])
+    loss, parts = Objective(recipe)(logits, target)
+    torch.testing.assert_close(loss, F.cross_entropy(logits, target.repeat(2)))
+    assert parts == {"base": loss.detach()}
+    with pytest.raises(ValueError, match="split-major"):
+        Objective(recipe)(logits[:5], target)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..loss.jsd import JsdLoss
 from .recipe import Recipe
 
 __all__ = ["Objective"]
@@ -32,29 +33,32 @@ class Objective(nn.Module):
         lo = recipe.loss
         self.jsd = lo.jsd
         self.num_splits = recipe.augmix.num_splits if recipe.augmix.enabled else 1
-        self.base = timm.loss.create_classification_loss(lo.type, smoothing=lo.smoothing)
-        self.loss = (_jsd_loss(lo.type, lo.smoothing, self.num_splits, lo.jsd_alpha) if lo.jsd else self.base)
+        self.loss = (_jsd_loss(lo.type, lo.smoothing, self.num_splits, lo.jsd_alpha) if lo.jsd
+                     else timm.loss.create_classification_loss(lo.type, smoothing=lo.smoothing))
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         batch = target.shape[0]
         if logits.shape[0] != batch * self.num_splits:
             raise ValueError(f"Expected split-major logits for {self.num_splits} splits of {batch} samples "
                              f"({self.num_splits * batch} rows), got {logits.shape[0]} rows.")
-        if self.jsd:
-            loss = self.loss(logits, target)
-            with torch.no_grad():
-                base = self.base(logits[:batch].float(), target)
-            return loss, {"base": base.detach(), "consistency": (loss - base).detach()}
+        if self.jsd:  # one pass gives the loss and its parts
+            parts = self.loss.loss_parts(logits, target)
+            consistency = self.loss.alpha * parts["jsd"]
+            return parts["base"] + consistency, {"base": parts["base"].detach(), "consistency": consistency.detach()}
         if self.num_splits > 1:  # plain loss on every split (clean and augmented)
             target = target.repeat(self.num_splits, *([1] * (target.dim() - 1)))
         loss = self.loss(logits, target)
         return loss, {"base": loss.detach()}
 
 
-def _jsd_loss(loss_type: str, smoothing: float, num_splits: int, alpha: float) -> nn.Module:
+def _jsd_loss(loss_type: str, smoothing: float, num_splits: int, alpha: float) -> JsdLoss:
     import timm.loss
 
     import timm_augmix_plugin  # noqa: F401  (installs the jsd_splits / jsd_alpha hook)
 
-    return timm.loss.create_classification_loss(loss_type, smoothing=smoothing, jsd_splits=num_splits,
+    loss = timm.loss.create_classification_loss(loss_type, smoothing=smoothing, jsd_splits=num_splits,
                                                 jsd_alpha=alpha)
+    if not isinstance(loss, JsdLoss):  # recipes allow 'ce' / 'bce' only, which the hook wraps in JsdLoss
+        raise TypeError(f"Expected the plugin's JsdLoss for loss.type={loss_type!r}, got {type(loss).__name__}; "
+                        "is timm_augmix_plugin's loss hook uninstalled?")
+    return loss
