@@ -6,6 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import torch
+
+from timm_augmix_plugin.utils.cpu_processes import use_cpu
+
 PROBE = '''
 import sys
 from timm_augmix_plugin.utils.cpu_processes import maybe_relaunch
@@ -42,3 +47,11 @@ def test_single_cpu_process_is_left_alone(tmp_path):
     lines = _launch(tmp_path, "--cpu", "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no",
                     "--dynamo_backend", "no")
     assert lines == ["RESULT 0 1 NO [0] ['arg1']"]
+
+
+@pytest.mark.parametrize("available", [True, False])
+def test_cpu_is_used_when_asked_or_when_no_accelerator_exists(monkeypatch, available):
+    """Training and eval-c share this rule (their Accelerator gets cpu=use_cpu(flag))."""
+    monkeypatch.setattr(torch.accelerator, "is_available", lambda: available)
+    assert use_cpu(True) is True
+    assert use_cpu(False) is (not available)

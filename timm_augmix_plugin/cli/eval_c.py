@@ -138,8 +138,9 @@ def run(args: argparse.Namespace) -> int:
     from accelerate import Accelerator
 
     from ..evaluation.pipeline import evaluate_corruptions
+    from ..utils.cpu_processes import use_cpu
 
-    accelerator = Accelerator(cpu=args.cpu)
+    accelerator = Accelerator(cpu=use_cpu(args.cpu))
     try:
         results = evaluate_corruptions(config_from_args(args), accelerator=accelerator)
     except (ValueError, FileNotFoundError, TypeError) as err:

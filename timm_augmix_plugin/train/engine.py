@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from timm.data.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from tqdm.auto import tqdm
 
+from ..utils.cpu_processes import use_cpu
 from .checkpointing import CheckpointManager, TrainState
 from .data import build_loaders, split_batch
 from .export import export_weights
@@ -142,10 +143,8 @@ def train(recipe: Recipe) -> TrainResult:
     check_data_paths(recipe)
     t = recipe.train
     out = recipe.output_dir
-    # On a machine without an accelerator, cpu=True lets `accelerate launch --multi_gpu --num_processes N` (or
-    # torchrun) start N gloo CPU processes; without it each process would train alone.
     accelerator = Accelerator(
-        cpu=t.cpu or not _has_accelerator_device(), mixed_precision=t.mixed_precision,
+        cpu=use_cpu(t.cpu), mixed_precision=t.mixed_precision,
         gradient_accumulation_steps=t.grad_accum_steps,
         dataloader_config=DataLoaderConfiguration(split_batches=True, use_seedable_sampler=True),
         project_config=ProjectConfiguration(project_dir=str(out), automatic_checkpoint_naming=False),
@@ -247,12 +246,6 @@ def train(recipe: Recipe) -> TrainResult:
     accelerator.end_training()
     return TrainResult(out, final_dir, ema_dir, clean_error, ema_error, state.global_step, resume_from)
 
-
-def _has_accelerator_device() -> bool:
-    accel = getattr(torch, "accelerator", None)
-    if accel is not None and hasattr(accel, "is_available"):
-        return bool(accel.is_available())
-    return torch.cuda.is_available()
 
 
 def _build_scheduler(recipe: Recipe, optimizer, updates_per_epoch: int, create_scheduler_v2):

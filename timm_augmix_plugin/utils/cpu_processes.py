@@ -5,6 +5,7 @@ accelerate 1.x sends ``--cpu`` to its single-process launcher unless an MPI host
 process was started that way (``ACCELERATE_USE_CPU`` set, no ``WORLD_SIZE`` yet, and the parent ``accelerate launch``
 asked for N > 1 CPU processes) it restarts the same module under ``torch.distributed.run`` with N local processes;
 accelerate then sees ``WORLD_SIZE=N`` with ``use_cpu`` and sets up the gloo (MULTI_CPU) backend.
+:func:`use_cpu` is the entry points' shared rule for building their ``Accelerator`` on the CPU.
 """
 from __future__ import annotations
 
@@ -14,6 +15,22 @@ import subprocess
 import sys
 
 _RELAUNCHED = "TIMM_AUGMIX_CPU_RELAUNCHED"
+
+
+def use_cpu(requested: bool = False) -> bool:
+    """Whether an entry point builds its ``Accelerator(cpu=...)`` on the CPU: when asked, or when no accelerator exists.
+
+    Without an accelerator, ``cpu=True`` lets ``accelerate launch --multi_gpu --num_processes N`` (or torchrun) start
+    N gloo CPU processes that work together instead of N processes that each run alone. Training and eval-c share it.
+    """
+    if requested:
+        return True
+    import torch
+
+    accel = getattr(torch, "accelerator", None)
+    if accel is not None and hasattr(accel, "is_available"):
+        return not accel.is_available()
+    return not torch.cuda.is_available()
 
 
 def _parent_launch_args() -> list[str] | None:
