@@ -29,4 +29,4 @@ for mode in "${modes[@]}"; do
 done
 specs=()
 for mode in "${modes[@]}"; do specs+=("$mode=$out/wrn16_1_$mode/eval-c/results.json"); done
-python scripts/compare_runs.py "${specs[@]}" --plot docs/cpu_cifar10_error_vs_severity.png
+timm-augmix compare "${specs[@]}" --per-corruption --plot docs/cpu_cifar10_comparison.png

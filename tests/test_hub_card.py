@@ -20,6 +20,8 @@ from huggingface_hub import ModelCard
 from safetensors.torch import load_file, save_file
 from timm.models import save_for_hf
 
+from synthetic import CORRUPTIONS, make_results
+
 from timm_augmix_plugin.cli import card as card_cli
 from timm_augmix_plugin.hub import (
     GENERATED_FILES,
@@ -33,29 +35,7 @@ from timm_augmix_plugin.utils.weights_hash import file_weights_sha256, state_dic
 
 matplotlib.use("Agg")
 
-CORRUPTIONS = ("gaussian_noise", "fog", "jpeg_compression")
 RECIPE_TEXT = "model:\n  name: test_resnet\n  num_classes: 10\naugmix:\n  policy: augmix_paper\n  jsd_alpha: 12.0\n"
-
-
-def make_results(weights_sha256: str, architecture: str, *, style: str = "cifar", dataset: str = "cifar10-c",
-                 num_classes: int = 10) -> dict:
-    """A schema-1 eval-c results document with distinct, checkable numbers."""
-    errors = {c: {str(s): round(10.0 + 3 * s + 1.5 * i, 2) for s in range(1, 6)} for i, c in enumerate(CORRUPTIONS)}
-    corruption_errors = {c: sum(v.values()) / 5 for c, v in errors.items()}
-    imagenet = style == "imagenet"
-    return {
-        "schema_version": 1, "model": "run/final", "architecture": architecture, "num_classes": num_classes,
-        "weights_sha256": weights_sha256, "dataset": dataset, "benchmark_style": style,
-        "corruptions": list(CORRUPTIONS), "severities": [1, 2, 3, 4, 5], "clean_error": 5.17,
-        "errors": errors, "corruption_errors": corruption_errors,
-        "mean_corruption_error": sum(corruption_errors.values()) / len(CORRUPTIONS),
-        "mce": 68.41 if imagenet else None, "relative_mce": 70.12 if imagenet else None,
-        "mce_normalizer": "alexnet" if imagenet else None,
-        "clean": {"error": 5.17, "rms_calibration_error": 3.25, "ece": 2.11, "nll": 0.21},
-        "corrupted": {"error": 19.5, "rms_calibration_error": 9.87, "ece": 7.04, "nll": 0.73},
-        "num_clean_samples": 100, "num_corrupted_samples": 1500, "plugin_version": "0.1.0",
-        "created": "2026-11-25T18:00:00Z",
-    }
 
 
 def make_run(root: Path, architecture: str = "test_resnet", *, seed: int = 0, plots: bool = True,

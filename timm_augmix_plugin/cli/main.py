@@ -16,6 +16,7 @@ SUBCOMMANDS: dict[str, str] = {
     "card": "timm_augmix_plugin.cli.card",
     "publish": "timm_augmix_plugin.cli.publish",
     "show": "timm_augmix_plugin.cli.show",
+    "compare": "timm_augmix_plugin.cli.compare",
 }
 
 

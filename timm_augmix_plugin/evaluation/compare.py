@@ -1,0 +1,117 @@
+"""Compare the eval-c results of several runs: Markdown tables and a comparison plot.
+
+The first run is the baseline of every relative change. Besides the mean corruption error, the tables give the
+*corruption-induced* error (mean corruption error minus clean error): what the corruptions add on top of the
+clean error. When a short schedule leaves the clean error high, that part is where robustness training shows.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..utils.figures import save_figure
+
+__all__ = ["check_comparable", "per_corruption_table", "plot_comparison", "summary_table"]
+
+Run = tuple[str, Mapping[str, Any]]
+
+
+def check_comparable(runs: Sequence[Run]) -> None:
+    """Refuse runs that were not evaluated on the same benchmark (corruptions, severities, number of images).
+
+    Raises:
+        ValueError: naming the first run that differs from the baseline, and how.
+    """
+    if len(runs) < 1:
+        raise ValueError("Give at least one NAME=results.json to compare.")
+    names = [name for name, _ in runs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"Run names must be unique, got {names}.")
+    base_name, base = runs[0]
+    for name, r in runs[1:]:
+        for key in ("corruptions", "severities", "num_corrupted_samples", "num_clean_samples"):
+            if list(np.atleast_1d(r.get(key))) != list(np.atleast_1d(base.get(key))):
+                raise ValueError(
+                    f"{name!r} and {base_name!r} were evaluated differently ({key}: {r.get(key)} vs {base.get(key)}); "
+                    "rerun eval-c on the same -C data with the same --limit so the errors compare.")
+
+
+def _relative(value: float, baseline: float) -> str:
+    return f"{100.0 * (value / baseline - 1.0):+.1f} %" if baseline else "n/a"
+
+
+def corruption_induced_error(results: Mapping[str, Any]) -> float:
+    """Mean corruption error minus clean error, in points."""
+    return float(results["mean_corruption_error"] - results["clean_error"])
+
+
+def summary_table(runs: Sequence[Run]) -> str:
+    """One row per run: clean error, mean corruption error, corruption-induced error, RMS calibration (Markdown)."""
+    check_comparable(runs)
+    base = runs[0][1]
+    lines = ["| run | clean error % | mean corruption error % | vs first | corruption-induced error (points) | "
+             "vs first | RMS calib. clean % | RMS calib. corrupted % |",
+             "|---|---|---|---|---|---|---|---|"]
+    for i, (name, r) in enumerate(runs):
+        first = i == 0
+        lines.append(
+            f"| {name} | {r['clean_error']:.2f} | {r['mean_corruption_error']:.2f} | "
+            f"{'' if first else _relative(r['mean_corruption_error'], base['mean_corruption_error'])} | "
+            f"{corruption_induced_error(r):.2f} | "
+            f"{'' if first else _relative(corruption_induced_error(r), corruption_induced_error(base))} | "
+            f"{r['clean']['rms_calibration_error']:.2f} | {r['corrupted']['rms_calibration_error']:.2f} |")
+    return "\n".join(lines)
+
+
+def per_corruption_table(runs: Sequence[Run]) -> str:
+    """One row per corruption: each run's error (mean over severities) and its change against the first run."""
+    check_comparable(runs)
+    base = runs[0][1]
+    header = "| corruption | " + " | ".join(
+        [f"{runs[0][0]} %"] + [f"{name} % | vs first" for name, _ in runs[1:]]) + " |"
+    lines = [header, "|---|" + "---|" * (1 + 2 * (len(runs) - 1))]
+    for c in base["corruptions"]:
+        cells = [f"{base['corruption_errors'][c]:.2f}"]
+        for _, r in runs[1:]:
+            cells += [f"{r['corruption_errors'][c]:.2f}", _relative(r["corruption_errors"][c],
+                                                                    base["corruption_errors"][c])]
+        lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot_comparison(runs: Sequence[Run], path: str | os.PathLike) -> Path:
+    """Left: mean error over the corruptions vs severity (0 = clean), one line per run. Right: error per corruption
+    (mean over severities), one bar per run, with each run's clean error dashed."""
+    from matplotlib.figure import Figure
+
+    check_comparable(runs)
+    corruptions = list(runs[0][1]["corruptions"])
+    fig = Figure(figsize=(12, 5))
+    curve, bars = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.6]})
+    width = 0.8 / len(runs)
+    x = np.arange(len(corruptions))
+    for i, (name, r) in enumerate(runs):
+        sev = [int(s) for s in r["severities"]]
+        mean = [float(np.mean([r["errors"][c][str(s)] for c in corruptions])) for s in sev]
+        curve.plot([0, *sev], [r["clean_error"], *mean], marker="o", label=f"{name} ({r['mean_corruption_error']:.1f}%)")
+        drawn = bars.bar(x + (i - (len(runs) - 1) / 2) * width, [r["corruption_errors"][c] for c in corruptions],
+                         width, label=name)
+        bars.axhline(r["clean_error"], color=drawn.patches[0].get_facecolor(), ls="--", lw=1,
+                     label=f"{name} clean error")
+    curve.set_xticks([0, *sev])
+    curve.set_xticklabels(["clean", *map(str, sev)])
+    curve.set_xlabel("severity")
+    curve.set_ylabel("top-1 error % (mean over the corruptions)")
+    curve.grid(alpha=0.3)
+    curve.legend(fontsize=8, title="run (mean corruption error)", title_fontsize=8)
+    bars.set_xticks(x)
+    bars.set_xticklabels([c.replace("_", " ") for c in corruptions], rotation=60, ha="right", fontsize=8)
+    bars.set_ylabel("top-1 error % (mean over severities)")
+    bars.grid(alpha=0.3, axis="y")
+    bars.legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=120)
