@@ -194,7 +194,26 @@ def test_round_trip_of_a_non_default_recipe(tmp_path):
     assert Recipe.from_dict(recipe.to_dict()) == recipe
 
 
-def test_quickstart_yaml_is_the_embedded_quickstart_recipe():
+def test_every_recipe_is_installed_with_the_package_and_loads_by_name():
+    from timm_augmix_plugin.train import packaged_recipes
+
+    packaged = packaged_recipes()
+    assert sorted(packaged) == sorted(p.stem for p in RECIPES.glob("*.yaml"))
+    for name in ("quickstart", "cpu_cifar10_wrn16_1_augmix_jsd.yaml"):
+        by_name = load_recipe(name, ["train.epochs=2"])
+        assert by_name == load_recipe(RECIPES / Path(name).with_suffix(".yaml").name, ["train.epochs=2"])
+
+
+def test_unknown_recipe_name_lists_the_packaged_ones():
+    with pytest.raises(FileNotFoundError, match="packaged recipe: .*cifar10_wrn40_2_augmix_jsd.*quickstart"):
+        load_recipe("cifar10_wrn40_2_augmix")
+    with pytest.raises(FileNotFoundError, match="not found"):
+        load_recipe("some/dir/quickstart.yaml")  # a path with folders is never looked up by name
+
+
+def test_quickstart_command_uses_the_packaged_recipe(tmp_path):
     from timm_augmix_plugin.cli.quickstart import quickstart_recipe
 
-    assert load_recipe(RECIPES / "quickstart.yaml") == quickstart_recipe()
+    out = tmp_path / "a: b #c"  # a path YAML would misread unless quoted
+    assert quickstart_recipe(out) == load_recipe(RECIPES / "quickstart.yaml", [f"train.output_dir='{out}'"])
+    assert str(quickstart_recipe(out).output_dir) == str(out)

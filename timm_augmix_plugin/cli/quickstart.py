@@ -1,43 +1,24 @@
 """Train a small WRN with AugMix + JSD on embedded synthetic data (no download, about a minute on 2 CPU cores).
 
 Writes ``recipe.yaml``, ``metrics.jsonl``, ``metrics.png``, ``checkpoints/`` and ``final/`` (a timm
-``save_for_hf`` folder) under ``--out``. The recipe is the one in ``recipes/quickstart.yaml``; it is embedded here
-so that the command also works from an installed package.
+``save_for_hf`` folder) under ``--out``. The recipe is ``recipes/quickstart.yaml``, installed with the package.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
-from typing import Any
 
-__all__ = ["QUICKSTART_RECIPE", "add_arguments", "quickstart_recipe", "run"]
-
-#: The quickstart recipe (kept identical to ``recipes/quickstart.yaml``; a test checks it).
-QUICKSTART_RECIPE: dict[str, Any] = {
-    "name": "quickstart",
-    "description": "Quickstart: WRN-16-1, AugMix + JSD, embedded synthetic 10-class 32x32 data",
-    "model": {"name": "wrn16_1"},
-    "data": {"dataset": "synthetic", "num_classes": 10, "img_size": 32, "preset": "cifar", "batch_size": 32,
-             "num_workers": 1, "train_samples": 1536, "eval_samples": 500},
-    "augmix": {"enabled": True, "policy": "augmix_paper", "num_splits": 3},
-    "loss": {"type": "ce", "jsd": True, "jsd_alpha": 12.0},
-    "optim": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4},
-    "sched": {"name": "cosine", "min_lr": 1e-6},
-    "train": {"epochs": 3, "seed": 1, "output_dir": "runs/quickstart", "log_every_steps": 8,
-              "channels_last": True},
-    "eval": {"batch_size": 500},
-}
+__all__ = ["add_arguments", "quickstart_recipe", "run"]
 
 
 def quickstart_recipe(out: str | None = None, overrides: list[str] | tuple[str, ...] = ()):
-    """The quickstart :class:`~timm_augmix_plugin.train.Recipe`, optionally writing to ``out`` and overridden."""
-    from timm_augmix_plugin.train.recipe import Recipe, apply_overrides
+    """The packaged ``quickstart`` :class:`~timm_augmix_plugin.train.Recipe`, optionally writing to ``out``."""
+    from timm_augmix_plugin.train.recipe import load_recipe
 
-    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in QUICKSTART_RECIPE.items()}
-    if out is not None:
-        raw["train"]["output_dir"] = str(out)
-    return Recipe.from_dict(apply_overrides(raw, overrides), source="quickstart")
+    extra = [f"train.output_dir={json.dumps(str(out))}"] if out is not None else []  # quoted: any path is a string
+    return load_recipe("quickstart", [*extra, *overrides])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

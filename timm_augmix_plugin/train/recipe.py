@@ -38,6 +38,8 @@ __all__ = [
     "apply_overrides",
     "check_data_paths",
     "load_recipe",
+    "packaged_recipes",
+    "resolve_recipe_path",
 ]
 
 #: Dataset names (prefixes) the training data builder understands.
@@ -334,21 +336,45 @@ class Recipe:
         return "augmix_jsd" if self.loss.jsd else "augmix"
 
 
+def packaged_recipes() -> dict[str, Path]:
+    """The recipes installed with the plugin (the repository's ``recipes/`` folder): name -> YAML file."""
+    from importlib.resources import files
+
+    folder = files("timm_augmix_plugin.recipes")
+    return {Path(f.name).stem: Path(str(f)) for f in folder.iterdir() if f.name.endswith(".yaml")}
+
+
+def resolve_recipe_path(path: str | os.PathLike) -> Path:
+    """``path`` if it is a file, else the packaged recipe of that name (a bare name, ``.yaml`` optional).
+
+    Raises:
+        FileNotFoundError: neither exists; the message lists the packaged recipe names.
+    """
+    path = Path(path)
+    if path.is_file():
+        return path
+    if len(path.parts) == 1:
+        packaged = packaged_recipes().get(path.stem if path.suffix in (".yaml", ".yml") else path.name)
+        if packaged is not None and packaged.is_file():
+            return packaged
+    names = ", ".join(sorted(packaged_recipes()))
+    raise FileNotFoundError(f"Recipe file {str(path)!r} not found. Pass an existing YAML file or the name of a "
+                            f"packaged recipe: {names}.")
+
+
 def load_recipe(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
     """Load a YAML recipe file, apply dotted ``section.key=value`` overrides and validate the result.
 
     Args:
-        path: The recipe file.
+        path: The recipe file, or the name of a recipe shipped with the plugin (``quickstart``,
+            ``cifar10_wrn40_2_augmix_jsd``, ...; see :func:`packaged_recipes`).
         overrides: Strings like ``optim.lr=0.05`` or ``data.mean=[0.5,0.5,0.5]``; values are parsed as YAML.
 
     Raises:
         FileNotFoundError: The file does not exist.
         ValueError / TypeError: Unknown keys, wrong types or inconsistent settings, with the key named.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Recipe file {str(path)!r} not found. Pass an existing YAML file, e.g. "
-                                f"--recipe recipes/quickstart.yaml (list them with `ls recipes/`).")
+    path = resolve_recipe_path(path)
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
