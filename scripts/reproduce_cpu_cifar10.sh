@@ -2,7 +2,7 @@
 # Reproduce the small-scale AugMix experiment on 2 CPU cores (issue: robust checkpoints):
 # WRN-16-1 on the shared CIFAR-10 JPEG copy, trained three ways with the same epochs, seed and schedule,
 # evaluated on CIFAR-10-C made by the project's generator, and turned into hub/ folders.
-#   bash scripts/reproduce_cpu_cifar10.sh [OUT_DIR] [MODE ...]     (modes: standard augmix_jsd augmix)
+#   bash scripts/reproduce_cpu_cifar10.sh [OUT_DIR] [MODE ...]     (modes: standard augmix augmix_jsd; the first is the baseline)
 #   EVAL_LIMIT=2000 bash scripts/...   evaluates on 2000 evenly spread test images (x 15 x 5) instead of all 10000
 # Each step is skipped when its output exists, so rerunning the script resumes where it stopped
 # (training itself resumes from its last checkpoint).
@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/cpu_cifar10}
 shift || true
-modes=("${@:-standard augmix_jsd augmix}")
+modes=("${@:-standard augmix augmix_jsd}")
 modes=(${modes[@]})
 shared=../shared/data/cifar10-jpeg
 [ -f "$shared/test.tar" ] || { echo "needs $shared/{train,test}.tar" >&2; exit 2; }

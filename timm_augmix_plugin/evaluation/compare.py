@@ -112,6 +112,8 @@ def plot_comparison(runs: Sequence[Run], path: str | os.PathLike) -> Path:
     bars.set_xticklabels([c.replace("_", " ") for c in corruptions], rotation=60, ha="right", fontsize=8)
     bars.set_ylabel("top-1 error % (mean over severities)")
     bars.grid(alpha=0.3, axis="y")
-    bars.legend(fontsize=8)
+    top = max(max(r["corruption_errors"][c] for c in corruptions) for _, r in runs)
+    bars.set_ylim(0, top * 1.35)  # room for the legend above the bars
+    bars.legend(fontsize=8, ncol=2, loc="upper center")
     fig.tight_layout()
     return save_figure(fig, path, dpi=120)
