@@ -147,6 +147,9 @@ def run(args: argparse.Namespace) -> int:
         if accelerator.is_main_process:
             print(f"timm-augmix eval-c: error: {err}", file=sys.stderr)
         return 2
+    finally:
+        # destroy the process group: with several processes, gloo threads still alive at interpreter exit abort it
+        accelerator.end_training()
     if accelerator.is_main_process:
         _print_summary(results)
         print(f"wrote {args.out}")
