@@ -18,9 +18,8 @@ import timm
 import torch
 from huggingface_hub import ModelCard
 from safetensors.torch import load_file, save_file
+from synthetic import make_results
 from timm.models import save_for_hf
-
-from synthetic import CORRUPTIONS, make_results
 
 from timm_augmix_plugin.cli import card as card_cli
 from timm_augmix_plugin.hub import (

@@ -9,8 +9,24 @@ from .sampling import AugMixParams, OpParams, sample_augmix_params
 from .transform import AugMixJSD, AugMixPaper
 
 __all__ = [
-    "ALL_OPS", "AugMixConfig", "AugMixJSD", "AugMixParams", "AugMixPaper", "BatchedAugMix", "BatchedAugMixParams",
-    "OpParams", "PAPER_OPS", "POLICY_NAME", "PRESETS",
-    "apply_op", "create_augmix_transform", "ensure_rgb_image", "is_plugin_policy", "op_argument", "parse_policy",
-    "sample_augmix_params", "sample_batched_params", "train_geometry",
+    "ALL_OPS",
+    "PAPER_OPS",
+    "POLICY_NAME",
+    "PRESETS",
+    "AugMixConfig",
+    "AugMixJSD",
+    "AugMixPaper",
+    "AugMixParams",
+    "BatchedAugMix",
+    "BatchedAugMixParams",
+    "OpParams",
+    "apply_op",
+    "create_augmix_transform",
+    "ensure_rgb_image",
+    "is_plugin_policy",
+    "op_argument",
+    "parse_policy",
+    "sample_augmix_params",
+    "sample_batched_params",
+    "train_geometry",
 ]

@@ -40,7 +40,8 @@ def train_geometry(img_size: int, preset: str) -> list[Callable]:
 
     One definition for every training path (standard, ``pil`` AugMix, ``batched`` AugMix), so they crop alike:
     ``'cifar'``: flip, then a random crop with :func:`cifar_crop_padding`; ``'imagenet'``: random resized crop, then
-    flip; ``'none'``: nothing. Each starts with :class:`EnsureRGB`, which converts or refuses other image modes.
+    flip; ``'none'``: no geometry. Each list starts with :class:`EnsureRGB`, which converts or refuses other image
+    modes.
     """
     if preset not in PRESETS:
         raise ValueError(f"Unknown preset {preset!r}; expected one of {PRESETS}.")

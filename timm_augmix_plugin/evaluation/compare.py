@@ -15,7 +15,8 @@ import numpy as np
 
 from ..utils.figures import save_figure
 
-__all__ = ["check_comparable", "per_corruption_table", "plot_comparison", "summary_table"]
+__all__ = ["check_comparable", "corruption_induced_error", "per_corruption_table", "plot_comparison",
+           "summary_table"]
 
 Run = tuple[str, Mapping[str, Any]]
 
@@ -53,8 +54,8 @@ def summary_table(runs: Sequence[Run]) -> str:
     """One row per run: clean error, mean corruption error, corruption-induced error, RMS calibration (Markdown)."""
     check_comparable(runs)
     base = runs[0][1]
-    lines = ["| run | clean error % | mean corruption error % | vs first | corruption-induced error (points) | "
-             "vs first | RMS calib. clean % | RMS calib. corrupted % |",
+    lines = [("| run | clean error % | mean corruption error % | vs first | corruption-induced error (points) | "
+              "vs first | RMS calib. clean % | RMS calib. corrupted % |"),
              "|---|---|---|---|---|---|---|---|"]
     for i, (name, r) in enumerate(runs):
         first = i == 0
@@ -97,7 +98,8 @@ def plot_comparison(runs: Sequence[Run], path: str | os.PathLike) -> Path:
     for i, (name, r) in enumerate(runs):
         sev = [int(s) for s in r["severities"]]
         mean = [float(np.mean([r["errors"][c][str(s)] for c in corruptions])) for s in sev]
-        curve.plot([0, *sev], [r["clean_error"], *mean], marker="o", label=f"{name} ({r['mean_corruption_error']:.1f}%)")
+        curve.plot([0, *sev], [r["clean_error"], *mean], marker="o",
+                   label=f"{name} ({r['mean_corruption_error']:.1f}%)")
         drawn = bars.bar(x + (i - (len(runs) - 1) / 2) * width, [r["corruption_errors"][c] for c in corruptions],
                          width, label=name)
         bars.axhline(r["clean_error"], color=drawn.patches[0].get_facecolor(), ls="--", lw=1,
