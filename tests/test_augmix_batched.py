@@ -237,3 +237,38 @@ def test_augmix_jsd_equals_timms_three_way_split(rgb_image):
     assert len(got) == 3 and all(torch.allclose(g, e, atol=1e-5) and g.is_contiguous() for g, e in zip(got, expected))
     with pytest.raises(ValueError, match="num_views"):
         AugMixJSD(mean=CIFAR_MEAN, std=CIFAR_STD, num_views=0)
+
+
+@pytest.mark.parametrize("policy", ["augmix_paper", "augmix_paper-all", "augmix_paper-s10-d3-fill128"])
+def test_dense_schedule_equals_grouped(policy):
+    """The accelerator schedule (every op on every row, selected per row) gives the grouped schedule's pixels."""
+    x = _batch(_images(32) * 2)
+    module = BatchedAugMix(policy, mean=CIFAR_MEAN, std=CIFAR_STD)
+    params = sample_batched_params(module.config, x.shape[0], (32, 32), torch.Generator().manual_seed(3))
+    grouped = module.chains(x, params, dense=False)
+    dense = module.chains(x, params, dense=True)
+    assert dense.dtype == torch.uint8 and torch.equal(grouped, dense)
+
+
+def test_all_views_in_one_pass_equal_view_by_view():
+    """forward() runs both views' chains in one batch; each view equals mix() with the same parameters."""
+    x = _batch(_images(32))
+    fused = BatchedAugMix("augmix_paper", mean=CIFAR_MEAN, std=CIFAR_STD, generator=torch.Generator().manual_seed(7))
+    clean, aug1, aug2 = fused(x)
+    gen = torch.Generator().manual_seed(7)
+    ref = BatchedAugMix("augmix_paper", mean=CIFAR_MEAN, std=CIFAR_STD, generator=gen)
+    p1, p2 = (ref.make_params(x.shape[0], (32, 32)) for _ in range(2))
+    assert torch.equal(aug1, ref.mix(x, p1, clean)) and torch.equal(aug2, ref.mix(x, p2, clean))
+
+
+def test_rotation_table_rows_are_pils_matrices():
+    from timm_augmix_plugin.augmix.batched import geometric_matrices_by_index, rotation_table
+
+    table = rotation_table((32, 32))
+    ops = ("rotate", "shear_x", "translate_y", "posterize")
+    index = torch.tensor([0, 0, 1, 2, 3])
+    args = torch.tensor([-7.0, 30.0, 0.25, -3.0, 4.0], dtype=torch.float64)
+    got = geometric_matrices_by_index(ops, index, args, table)
+    expected = geometric_matrices(["rotate", "rotate", "shear_x", "translate_y", "rotate"],
+                                  torch.tensor([-7.0, 30.0, 0.25, -3.0, 0.0]), (32, 32))
+    assert torch.equal(got, expected)

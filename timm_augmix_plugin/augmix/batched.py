@@ -87,8 +87,24 @@ class BatchedAugMixParams:
     @property
     def active(self) -> torch.Tensor:
         """(B, width, max_depth) bool: which op slots are applied."""
-        slots = torch.arange(self.op_index.shape[-1])
+        slots = torch.arange(self.op_index.shape[-1], device=self.depth.device)
         return slots < self.depth.unsqueeze(-1)
+
+    def to(self, device: torch.device | str) -> BatchedAugMixParams:
+        """The same parameters on ``device`` (non-blocking copies)."""
+        moved = {f: getattr(self, f).to(device, non_blocking=True) for f in
+                 ("chain_weights", "skip_weight", "depth", "op_index", "level", "negate", "argument")}
+        return BatchedAugMixParams(self.ops, **moved)
+
+    @staticmethod
+    def concat(parts: Sequence[BatchedAugMixParams]) -> BatchedAugMixParams:
+        """Several batches' parameters as one batch (same op list), in order."""
+        ops = parts[0].ops
+        if any(p.ops != ops for p in parts):
+            raise ValueError("BatchedAugMixParams.concat needs parameters drawn from the same op list.")
+        return BatchedAugMixParams(ops, *(torch.cat([getattr(p, f) for p in parts]) for f in
+                                          ("chain_weights", "skip_weight", "depth", "op_index", "level", "negate",
+                                           "argument")))
 
 
 def op_arguments(ops: Sequence[str], op_index: torch.Tensor, level: torch.Tensor, negate: torch.Tensor,
@@ -112,11 +128,11 @@ def op_arguments(ops: Sequence[str], op_index: torch.Tensor, level: torch.Tensor
         "translate_x": lambda: sign * int_parameter(image_size[0] / 3),
         "translate_y": lambda: sign * int_parameter(image_size[1] / 3),
     }
-    out = torch.full(level.shape, math.nan, dtype=torch.float64)
+    out = torch.full(level.shape, math.nan, dtype=torch.float64, device=level.device)
     for i, name in enumerate(ops):
-        where = op_index == i
-        if name in PARAMETERLESS_OPS or not bool(where.any()):
+        if name in PARAMETERLESS_OPS:
             continue
+        where = op_index == i
         value = float_parameter(1.8) + 0.1 if name in ENHANCE_OPS else by_name[name]()
         out = torch.where(where, value, out)
     return out
@@ -134,25 +150,28 @@ def sample_batched_params(
         config: the AugMix hyper-parameters.
         batch_size: number of samples.
         image_size: ``(width, height)`` (translate ranges depend on it).
-        generator: CPU torch generator; None uses torch's global RNG.
+        generator: torch generator; the parameters are drawn on its device (a CUDA generator keeps the sampling
+            on the GPU, with no host synchronisation). None uses torch's global CPU RNG.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
     ops = op_set(config.all_ops)
+    device = generator.device if generator is not None else torch.device("cpu")
     width = config.width
     n_max = MAX_RANDOM_DEPTH if config.depth == -1 else config.depth
     gammas = sample_gamma(torch.full((batch_size, width + 2), float(config.alpha)), generator)
     weights = (gammas[:, :width] / gammas[:, :width].sum(1, keepdim=True)).to(torch.float32)
     skip = gammas[:, width] / (gammas[:, width] + gammas[:, width + 1])
     if config.depth == -1:
-        depth = torch.randint(1, MAX_RANDOM_DEPTH + 1, (batch_size, width), generator=generator)
+        depth = torch.randint(1, MAX_RANDOM_DEPTH + 1, (batch_size, width), generator=generator, device=device)
     else:
-        depth = torch.full((batch_size, width), config.depth, dtype=torch.int64)
+        depth = torch.full((batch_size, width), config.depth, dtype=torch.int64, device=device)
     shape = (batch_size, width, n_max)
-    op_index = torch.randint(0, len(ops), shape, generator=generator)
-    level = MIN_LEVEL + (config.severity - MIN_LEVEL) * torch.rand(shape, generator=generator, dtype=torch.float64)
-    signed = torch.tensor([name in SIGNED_OPS for name in ops])[op_index]
-    negate = (torch.rand(shape, generator=generator) < 0.5) & signed
+    op_index = torch.randint(0, len(ops), shape, generator=generator, device=device)
+    level = MIN_LEVEL + (config.severity - MIN_LEVEL) * torch.rand(shape, generator=generator, dtype=torch.float64,
+                                                                   device=device)
+    signed = torch.tensor([name in SIGNED_OPS for name in ops], device=device)[op_index]
+    negate = (torch.rand(shape, generator=generator, device=device) < 0.5) & signed
     argument = op_arguments(ops, op_index, level, negate, image_size)
     return BatchedAugMixParams(ops, weights, skip, depth, op_index, level, negate, argument)
 
@@ -273,6 +292,39 @@ def geometric_matrices(names: Sequence[str], arguments: torch.Tensor, image_size
     return out
 
 
+#: The largest |rotation| an AugMix level can ask for: ``int_parameter(10, 30)`` degrees at severity 10.
+_MAX_ROTATION = 30
+
+
+def rotation_table(image_size: tuple[int, int], device: torch.device | str = "cpu") -> torch.Tensor:
+    """(61, 6) float64 inverse matrices of ``Image.rotate(angle)`` for the integer angles -30..30 (PIL's formula).
+
+    AugMix rotations are whole degrees, so a lookup in this table gives per-sample rotation matrices on any device
+    without leaving it (row ``angle + 30``).
+    """
+    angles = range(-_MAX_ROTATION, _MAX_ROTATION + 1)
+    return torch.tensor([rotation_matrix(a, image_size) for a in angles], dtype=torch.float64, device=device)
+
+
+def geometric_matrices_by_index(ops: Sequence[str], op_index: torch.Tensor, arguments: torch.Tensor,
+                                table: torch.Tensor) -> torch.Tensor:
+    """(N, 6) float64 inverse matrices for rows whose op is ``ops[op_index]``, computed on ``op_index``'s device.
+
+    Rows of non-geometric ops get the identity. The same matrices as :func:`geometric_matrices`, without a host
+    round trip; ``table`` is :func:`rotation_table` for the image size.
+    """
+    args = torch.nan_to_num(arguments.to(torch.float64))
+    out = torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0], dtype=torch.float64, device=op_index.device)
+    out = out.repeat(op_index.shape[0], 1)
+    for name, column in (("shear_x", 1), ("translate_x", 2), ("shear_y", 3), ("translate_y", 5)):
+        if name in ops:
+            out[:, column] = torch.where(op_index == ops.index(name), args, out[:, column])
+    if "rotate" in ops:
+        row = (args.round().to(torch.int64) + _MAX_ROTATION).clamp_(0, 2 * _MAX_ROTATION)
+        out = torch.where((op_index == ops.index("rotate")).unsqueeze(1), table[row], out)
+    return out
+
+
 def _blend(degenerate: torch.Tensor, x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     """PIL's ``Image.blend(degenerate, x, factor)``: float32 ``d + f (x - d)``, clipped, truncated."""
     f = _per_sample(factor, x, torch.float32)
@@ -318,6 +370,9 @@ _ARGUMENT_KERNELS = {
     "posterize": posterize, "solarize": solarize,
     "color": color, "contrast": contrast, "brightness": brightness, "sharpness": sharpness,
 }
+#: An argument that leaves the image unchanged, given to the rows of other ops when an op runs on a whole batch.
+_NEUTRAL_ARGUMENT = {"posterize": 8.0, "solarize": 256.0, "color": 1.0, "contrast": 1.0, "brightness": 1.0,
+                     "sharpness": 1.0}
 
 
 def apply_batched_op(x: torch.Tensor, name: str, arguments: torch.Tensor | None, fill: int = 0) -> torch.Tensor:
@@ -397,8 +452,18 @@ class BatchedAugMix(nn.Module):
         """Draw one view's per-sample parameters (on the CPU)."""
         return sample_batched_params(self.config, batch_size, image_size, self.generator)
 
-    def chains(self, images: torch.Tensor, params: BatchedAugMixParams) -> torch.Tensor:
-        """The augmented chains, (B, width, C, H, W) uint8: per depth slot, one kernel call per op present."""
+    def chains(self, images: torch.Tensor, params: BatchedAugMixParams, dense: bool | None = None) -> torch.Tensor:
+        """The augmented chains, (B, width, C, H, W) uint8.
+
+        Two equivalent schedules (same pixels): *grouped* runs one kernel call per op present in each depth slot on
+        the rows that use it (least arithmetic; the default on the CPU); *dense* runs every op of a slot on all rows
+        and selects per row, with no data-dependent shapes, so nothing waits for the host (the default on
+        accelerators, where launches and synchronisation, not arithmetic, cost the time).
+        """
+        if dense is None:
+            dense = images.device.type != "cpu"
+        if dense:
+            return self._dense_chains(images, params.to(images.device))
         b, width = params.depth.shape
         state = images.unsqueeze(1).expand(b, width, *images.shape[1:]).reshape(b * width, *images.shape[1:])
         state = state.clone()
@@ -425,11 +490,37 @@ class BatchedAugMix(nn.Module):
                 state[dev_idx] = affine(state[dev_idx], matrices, self.config.fill)
         return state.view(b, width, *images.shape[1:])
 
+    def _dense_chains(self, images: torch.Tensor, params: BatchedAugMixParams) -> torch.Tensor:
+        b, width = params.depth.shape
+        rows = images.unsqueeze(1).expand(b, width, *images.shape[1:]).reshape(b * width, *images.shape[1:])
+        active = params.active.reshape(b * width, -1)
+        op_index = params.op_index.reshape(b * width, -1)
+        arguments = params.argument.reshape(b * width, -1)
+        ops = params.ops
+        table = rotation_table((images.shape[-1], images.shape[-2]), images.device)
+        geometric = torch.tensor([name in GEOMETRIC_OPS for name in ops], device=images.device)
+        state = rows
+        for slot in range(op_index.shape[1]):
+            act, index, args = active[:, slot], op_index[:, slot], arguments[:, slot]
+            out = state
+            for i, name in enumerate(ops):
+                if name in GEOMETRIC_OPS:
+                    continue
+                use = act & (index == i)
+                arg = torch.where(use, args, _NEUTRAL_ARGUMENT.get(name, 0.0)) if name in _ARGUMENT_KERNELS else None
+                out = torch.where(use.view(-1, 1, 1, 1), apply_batched_op(state, name, arg, self.config.fill), out)
+            matrices = geometric_matrices_by_index(ops, index, args, table)
+            use = (act & geometric[index]).view(-1, 1, 1, 1)
+            state = torch.where(use, affine(state, matrices, self.config.fill), out)
+        return state.view(b, width, *images.shape[1:])
+
     def mix(self, images: torch.Tensor, params: BatchedAugMixParams, clean: torch.Tensor) -> torch.Tensor:
         """One normalised view: ``(1 - m) clean + m bias + scale * sum_i m w_i chain_i``."""
-        chains = self.chains(images, params)
-        m = params.skip_weight.to(device=images.device, dtype=torch.float32).view(-1, 1, 1, 1)
-        coeff = (params.chain_weights.to(images.device) * m.view(-1, 1))
+        return self._mix_chains(self.chains(images, params), params, clean)
+
+    def _mix_chains(self, chains: torch.Tensor, params: BatchedAugMixParams, clean: torch.Tensor) -> torch.Tensor:
+        m = params.skip_weight.to(device=clean.device, dtype=torch.float32).view(-1, 1, 1, 1)
+        coeff = (params.chain_weights.to(clean.device) * m.view(-1, 1))
         acc = chains[:, 0] * coeff[:, 0].view(-1, 1, 1, 1)
         for i in range(1, chains.shape[1]):
             acc.addcmul_(chains[:, i], coeff[:, i].view(-1, 1, 1, 1))
@@ -440,9 +531,11 @@ class BatchedAugMix(nn.Module):
         """``x``: (B, 3, H, W) uint8 (0..255) or float (0..1). Returns ``(clean, aug_1, ..., aug_num_views)``."""
         images, pixels = _as_uint8_batch(x)
         clean = torch.addcmul(self.bias, pixels, self.scale)
-        size = (images.shape[-1], images.shape[-2])
-        views = [self.mix(images, self.make_params(images.shape[0], size), clean)
-                 for _ in range(self.num_views)]
+        b, size = images.shape[0], (images.shape[-1], images.shape[-2])
+        params = [self.make_params(b, size) for _ in range(self.num_views)]
+        # all views' chains in one pass (fewer kernel launches); each view keeps its own parameters
+        chains = self.chains(images.repeat(self.num_views, 1, 1, 1), BatchedAugMixParams.concat(params))
+        views = [self._mix_chains(chains[v * b:(v + 1) * b], p.to(images.device), clean) for v, p in enumerate(params)]
         return (clean, *views)
 
     def extra_repr(self) -> str:

@@ -18,11 +18,14 @@ def sample_gamma(concentration: torch.Tensor, generator: torch.Generator | None 
     """Gamma(concentration, 1) samples, one per element (Marsaglia & Tsang, with the alpha < 1 boost).
 
     Where every concentration is 1 (the paper's default) Gamma(1, 1) is the exponential distribution, drawn exactly as
-    ``-log(1 - U)`` from one uniform per element.
+    ``-log(1 - U)`` from one uniform per element. The draws are made on the generator's device (the CPU without
+    one); keep ``concentration`` on the CPU so that the all-ones check needs no device synchronisation.
     """
+    device = _device_of(generator)
     alpha = concentration.to(torch.float64)
     if bool((alpha == 1).all()):
         return sample_exponential(alpha.shape, generator)
+    alpha = alpha.to(device)
     boost = alpha < 1
     a = torch.where(boost, alpha + 1, alpha)
     d = a - 1.0 / 3.0
@@ -31,22 +34,29 @@ def sample_gamma(concentration: torch.Tensor, generator: torch.Generator | None 
     todo = torch.ones_like(a, dtype=torch.bool)
     while bool(todo.any()):
         idx = todo.nonzero(as_tuple=True)
-        x = torch.randn(idx[0].shape, generator=generator, dtype=torch.float64)
+        x = torch.randn(idx[0].shape, generator=generator, dtype=torch.float64, device=device)
         v = (1 + c[idx] * x) ** 3
-        u = torch.rand(idx[0].shape, generator=generator, dtype=torch.float64)
+        u = torch.rand(idx[0].shape, generator=generator, dtype=torch.float64, device=device)
         ok = (v > 0) & (torch.log(u) < 0.5 * x * x + d[idx] - d[idx] * v + d[idx] * torch.log(v.clamp_min(1e-300)))
         accepted = tuple(i[ok] for i in idx)
         out[accepted] = (d[idx] * v)[ok]
         todo[accepted] = False
     if bool(boost.any()):
-        u = torch.rand(out.shape, generator=generator, dtype=torch.float64)
+        u = torch.rand(out.shape, generator=generator, dtype=torch.float64, device=device)
         out = torch.where(boost, out * u ** (1.0 / alpha.clamp_min(1e-12)), out)
     return out
 
 
 def sample_exponential(shape: tuple[int, ...] | torch.Size, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Exponential(1) samples (float64) as ``-log(1 - U)``, ``U ~ U[0, 1)``, so every sample is finite."""
-    return -torch.log1p(-torch.rand(shape, generator=generator, dtype=torch.float64))
+    """Exponential(1) samples (float64) as ``-log(1 - U)``, ``U ~ U[0, 1)``, so every sample is finite.
+
+    Drawn on the generator's device (the CPU without one).
+    """
+    return -torch.log1p(-torch.rand(shape, generator=generator, dtype=torch.float64, device=_device_of(generator)))
+
+
+def _device_of(generator: torch.Generator | None) -> torch.device:
+    return generator.device if generator is not None else torch.device("cpu")
 
 
 def sample_dirichlet(alpha: float, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
