@@ -170,7 +170,7 @@ def sample_batched_params(
     op_index = torch.randint(0, len(ops), shape, generator=generator, device=device)
     level = MIN_LEVEL + (config.severity - MIN_LEVEL) * torch.rand(shape, generator=generator, dtype=torch.float64,
                                                                    device=device)
-    signed = torch.tensor([name in SIGNED_OPS for name in ops], device=device)[op_index]
+    signed = _is_one_of(op_index, ops, SIGNED_OPS)
     negate = (torch.rand(shape, generator=generator, device=device) < 0.5) & signed
     argument = op_arguments(ops, op_index, level, negate, image_size)
     return BatchedAugMixParams(ops, weights, skip, depth, op_index, level, negate, argument)
@@ -204,7 +204,8 @@ def _histograms(x: torch.Tensor) -> torch.Tensor:
     n, c = x.shape[:2]
     offsets = torch.arange(n * c, device=x.device).view(n, c, 1) * 256
     index = (x.reshape(n, c, -1).to(torch.int64) + offsets).flatten()
-    return torch.bincount(index, minlength=n * c * 256).view(n, c, 256)
+    hist = torch.zeros(n * c * 256, dtype=torch.int64, device=x.device)  # a fixed size: no wait for the data's max
+    return hist.scatter_add_(0, index, torch.ones_like(index)).view(n, c, 256)
 
 
 def autocontrast(x: torch.Tensor) -> torch.Tensor:
@@ -272,7 +273,7 @@ def affine(x: torch.Tensor, matrices: torch.Tensor, fill: int = 0, dtype: torch.
     bot_l, bot_r = pick(y1, x0), pick(y1, x1)
     v2 = torch.where(below_ok, bot_l + (bot_r - bot_l) * dx, v1)
     value = (v1 + (v2 - v1) * dy).to(torch.uint8)
-    return torch.where(inside.unsqueeze(1), value, torch.tensor(fill, dtype=torch.uint8, device=x.device))
+    return torch.where(inside.unsqueeze(1), value, fill)
 
 
 def geometric_matrices(names: Sequence[str], arguments: torch.Tensor, image_size: tuple[int, int]) -> torch.Tensor:
@@ -314,8 +315,9 @@ def geometric_matrices_by_index(ops: Sequence[str], op_index: torch.Tensor, argu
     round trip; ``table`` is :func:`rotation_table` for the image size.
     """
     args = torch.nan_to_num(arguments.to(torch.float64))
-    out = torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0], dtype=torch.float64, device=op_index.device)
-    out = out.repeat(op_index.shape[0], 1)
+    out = torch.zeros(op_index.shape[0], 6, dtype=torch.float64, device=op_index.device)
+    out[:, 0] = 1.0
+    out[:, 4] = 1.0
     for name, column in (("shear_x", 1), ("translate_x", 2), ("shear_y", 3), ("translate_y", 5)):
         if name in ops:
             out[:, column] = torch.where(op_index == ops.index(name), args, out[:, column])
@@ -401,6 +403,28 @@ def apply_batched_op(x: torch.Tensor, name: str, arguments: torch.Tensor | None,
 # ---------------------------------------------------------------------------------------------------------------
 # The module
 
+def _is_one_of(op_index: torch.Tensor, ops: Sequence[str], names: frozenset[str]) -> torch.Tensor:
+    """Where ``ops[op_index]`` is in ``names``, computed on ``op_index``'s device (no host-to-device copy)."""
+    out = torch.zeros_like(op_index, dtype=torch.bool)
+    for i, name in enumerate(ops):
+        if name in names:
+            out |= op_index == i
+    return out
+
+
+def normalization_affine(mean: Sequence[float], std: Sequence[float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(scale, bias)``, each (1, 3, 1, 1) float32, with ``Normalize(mean, std)(x / 255) == x * scale + bias``.
+
+    Raises:
+        ValueError: not 3 values each, or a std that is not positive.
+    """
+    mean_t = torch.as_tensor(mean, dtype=torch.float64).flatten()
+    std_t = torch.as_tensor(std, dtype=torch.float64).flatten()
+    if mean_t.numel() != 3 or std_t.numel() != 3 or not bool((std_t > 0).all()):
+        raise ValueError(f"mean and std must be 3 values (RGB) with std > 0, got mean={mean}, std={std}.")
+    return (1 / (255 * std_t)).to(torch.float32).view(1, 3, 1, 1), (-mean_t / std_t).to(torch.float32).view(1, 3, 1, 1)
+
+
 def _as_uint8_batch(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(uint8 images, float32 images in pixel units 0..255)`` from a uint8 or [0, 1] float batch."""
     if x.dim() != 4 or x.shape[1] != 3:
@@ -439,14 +463,12 @@ class BatchedAugMix(nn.Module):
         self.config = parse_policy(config) if isinstance(config, str) else config
         if int(num_views) != num_views or num_views < 1:
             raise ValueError(f"BatchedAugMix num_views must be an integer >= 1, got {num_views} (the JSD loss uses 2).")
-        mean_t = torch.as_tensor(mean, dtype=torch.float64).flatten()
-        std_t = torch.as_tensor(std, dtype=torch.float64).flatten()
-        if mean_t.numel() != 3 or std_t.numel() != 3 or not bool((std_t > 0).all()):
-            raise ValueError(f"mean and std must be 3 values (RGB) with std > 0, got mean={mean}, std={std}.")
         self.num_views = int(num_views)
         self.generator = generator
-        self.register_buffer("scale", (1 / (255 * std_t)).to(torch.float32).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("bias", (-mean_t / std_t).to(torch.float32).view(1, 3, 1, 1), persistent=False)
+        self._tables: dict = {}
+        scale, bias = normalization_affine(mean, std)
+        self.register_buffer("scale", scale, persistent=False)
+        self.register_buffer("bias", bias, persistent=False)
 
     def make_params(self, batch_size: int, image_size: tuple[int, int]) -> BatchedAugMixParams:
         """Draw one view's per-sample parameters (on the CPU)."""
@@ -490,6 +512,12 @@ class BatchedAugMix(nn.Module):
                 state[dev_idx] = affine(state[dev_idx], matrices, self.config.fill)
         return state.view(b, width, *images.shape[1:])
 
+    def _rotation_table(self, size: tuple[int, int], device: torch.device) -> torch.Tensor:
+        key = (size, str(device))
+        if key not in self._tables:  # built once per size and device: a host-to-device copy waits for the stream
+            self._tables[key] = rotation_table(size, device)
+        return self._tables[key]
+
     def _dense_chains(self, images: torch.Tensor, params: BatchedAugMixParams) -> torch.Tensor:
         b, width = params.depth.shape
         rows = images.unsqueeze(1).expand(b, width, *images.shape[1:]).reshape(b * width, *images.shape[1:])
@@ -497,8 +525,7 @@ class BatchedAugMix(nn.Module):
         op_index = params.op_index.reshape(b * width, -1)
         arguments = params.argument.reshape(b * width, -1)
         ops = params.ops
-        table = rotation_table((images.shape[-1], images.shape[-2]), images.device)
-        geometric = torch.tensor([name in GEOMETRIC_OPS for name in ops], device=images.device)
+        table = self._rotation_table((images.shape[-1], images.shape[-2]), images.device)
         state = rows
         for slot in range(op_index.shape[1]):
             act, index, args = active[:, slot], op_index[:, slot], arguments[:, slot]
@@ -510,7 +537,7 @@ class BatchedAugMix(nn.Module):
                 arg = torch.where(use, args, _NEUTRAL_ARGUMENT.get(name, 0.0)) if name in _ARGUMENT_KERNELS else None
                 out = torch.where(use.view(-1, 1, 1, 1), apply_batched_op(state, name, arg, self.config.fill), out)
             matrices = geometric_matrices_by_index(ops, index, args, table)
-            use = (act & geometric[index]).view(-1, 1, 1, 1)
+            use = (act & _is_one_of(index, ops, GEOMETRIC_OPS)).view(-1, 1, 1, 1)
             state = torch.where(use, affine(state, matrices, self.config.fill), out)
         return state.view(b, width, *images.shape[1:])
 
