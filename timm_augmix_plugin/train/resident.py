@@ -384,9 +384,9 @@ def train_resident(run: ResidentRun) -> dict:
         stop = run.stop_after_epochs is not None and epoch >= run.stop_after_epochs and not last
         if last or stop or epoch % run.checkpoint_every_epochs == 0:
             save_checkpoint()
-        say(f"epoch {epoch}/{planned}: {epoch_s:.1f} s (inputs {prepared - epoch_start:.2f} s, step {step_ms:.2f} ms), "
-            f"clean error {clean_error:.2f}%, "
-            f"elapsed {time.perf_counter() - started:.0f} s")
+        evaluated = f", clean error {clean_error:.2f}%" if last or epoch % max(1, recipe.eval.every_epochs) == 0 else ""
+        say(f"epoch {epoch}/{planned}: {epoch_s:.1f} s (inputs {prepared - epoch_start:.2f} s, step {step_ms:.2f} ms)"
+            f"{evaluated}, elapsed {time.perf_counter() - started:.0f} s")
         if stop:
             say(f"stopped after epoch {epoch} as asked; the checkpoint in {ckpt_dir} continues the run")
             return dict(name=run.name, recipe=recipe.name, mode=recipe.mode, epochs=planned, stopped_at=epoch,

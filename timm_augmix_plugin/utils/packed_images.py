@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +89,8 @@ def _read_files(source: Path):
     reader = create_dataset("", root=str(source)).reader
     class_to_idx = getattr(reader, "class_to_idx", None) or getattr(reader, "class_name_to_idx", None) or {}
     classes = tuple(sorted(class_to_idx, key=class_to_idx.get))
-    labels = [int(t) for t in reader.targets]
+    targets = getattr(reader, "targets", None)  # the tar reader keeps them apart, the folder reader in samples
+    labels = [int(t) for t in (targets if targets is not None else [s[1] for s in reader.samples])]
     names = [reader.filename(i) for i in range(len(labels))]
     if source.is_file():
         with tarfile.open(source) as tar:
@@ -152,7 +154,7 @@ def read_pack(path: str | os.PathLike) -> JpegPack:
             if missing:
                 raise ValueError(f"{path} is not a JPEG pack (missing {missing}); make one with pack_jpegs().")
             arrays = {k: z[k] for k in keys}
-    except (OSError, EOFError, ValueError) as err:
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
         if "JPEG pack" in str(err):
             raise
         raise ValueError(f"{path} is not a readable JPEG pack ({err}); rebuild it with pack_jpegs().") from err
