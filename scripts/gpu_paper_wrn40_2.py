@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--smoke", action="store_true", help="CPU rehearsal: 256 images, 1 epoch, tiny -C subset")
     ap.add_argument("--make-packs", action="store_true", help="pack ../shared/data/cifar10-jpeg into --packs, exit")
     ap.add_argument("--no-bench", action="store_true", help="skip the AugMix throughput benchmark")
+    ap.add_argument("--compile", default="none",
+                    help="torch.compile mode of the trainers' step (none, default, reduce-overhead, max-autotune)")
     args = ap.parse_args(argv)
     if args.make_packs:
         make_packs(args.packs)
@@ -152,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                "--recipe", str(ROOT / "recipes" / f"{recipe}.yaml"),  # a path: the package need not be installed
                "--train-pack", str(args.packs / "cifar10-train.npz"),
                "--eval-pack", str(args.packs / "cifar10-test.npz"),
-               "--out", str(work / mode), "--checkpoint-dir", str(ckpt), "--name", mode, *DATA_OVERRIDES]
+               "--out", str(work / mode), "--checkpoint-dir", str(ckpt), "--name", mode, "--compile", args.compile,
+               *DATA_OVERRIDES]
         if args.smoke:
             cmd += ["--limit-train", "256", "--limit-eval", "200", "--device", "cpu", "train.epochs=1",
                     "data.batch_size=64", "model.name=wrn16_1", "train.log_every_steps=2"]

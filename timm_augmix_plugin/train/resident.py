@@ -69,6 +69,9 @@ class ResidentRun:
         name: tag of the progress lines.
         chunk: samples per AugMix call when an epoch's inputs are drawn (:func:`epoch_inputs`).
         stop_after_epochs: end this call after that many epochs of the run (checkpointed; a rerun continues).
+        compile: ``none`` (eager), or a ``torch.compile`` mode for the training forward and backward
+            (``default``, ``reduce-overhead``: CUDA graphs, ``max-autotune``); ``eager`` compiles with the eager
+            backend (checks the plumbing, no speed-up). Evaluation always runs the eager module.
     """
 
     recipe: Recipe
@@ -84,6 +87,7 @@ class ResidentRun:
     name: str = "run"
     chunk: int = 4096
     stop_after_epochs: int | None = None
+    compile: str = "none"
 
 
 def random_crop_flip(padded: torch.Tensor, index: torch.Tensor, size: int,
@@ -143,6 +147,20 @@ def _load_images(pack_path: Path, limit: int | None, device: torch.device) -> tu
     images, labels = pack.decode()[keep], pack.labels[keep]
     x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().to(device)
     return x, torch.from_numpy(labels).to(device)
+
+
+COMPILE_MODES = ("none", "eager", "default", "reduce-overhead", "max-autotune")
+
+
+def _compiled(model: torch.nn.Module, mode: str):
+    """The module the training steps call: ``model`` itself or its ``torch.compile`` (same parameters)."""
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"compile={mode!r} is not one of {COMPILE_MODES}.")
+    if mode == "none":
+        return model
+    if mode == "eager":
+        return torch.compile(model, backend="eager")
+    return torch.compile(model, mode=mode)
 
 
 def _atomic_save(obj, path: Path) -> None:
@@ -305,6 +323,7 @@ def train_resident(run: ResidentRun) -> dict:
         f"{steps_per_epoch} steps of {batch} per epoch, precision {t.mixed_precision}, channels_last "
         f"{t.channels_last}, {plan}")
     model.train()
+    forward = _compiled(model, run.compile)
     loss_sum = torch.zeros((), device=device)
     parts_sum: dict[str, torch.Tensor] = {}
     window = dict(count=0, start=time.perf_counter())
@@ -328,7 +347,7 @@ def train_resident(run: ResidentRun) -> dict:
             images = inputs[:, rows].reshape(-1, *inputs.shape[2:]).permute(0, 3, 1, 2)  # split-major, NCHW view
             images = images if t.channels_last else images.contiguous()
             with autocast():
-                logits = model(images)
+                logits = forward(images)
             loss, parts = objective(logits.float(), target)
             scaler.scale(loss).backward()
             if recipe.optim.clip_grad is not None:
@@ -418,6 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="torch device (default: cuda when available)")
     p.add_argument("--name", default=None, help="tag of the progress lines (default: the recipe name)")
     p.add_argument("--stop-after", type=int, default=None, help="end this call after N epochs (a rerun continues)")
+    p.add_argument("--compile", default="none", choices=COMPILE_MODES,
+                   help="torch.compile mode of the training step's forward/backward (reduce-overhead: CUDA graphs)")
     return p
 
 
@@ -428,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         recipe = load_recipe(args.recipe, args.overrides)
         train_resident(ResidentRun(recipe, args.train_pack, args.eval_pack, args.out, args.checkpoint_dir,
                                    args.time_budget, args.checkpoint_every, args.limit_train, args.limit_eval,
-                                   args.device, args.name or recipe.name, stop_after_epochs=args.stop_after))
+                                   args.device, args.name or recipe.name, stop_after_epochs=args.stop_after, compile=args.compile))
     except (ValueError, TypeError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
