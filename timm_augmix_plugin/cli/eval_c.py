@@ -158,8 +158,9 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Standalone entry point (``python -m timm_augmix_plugin.cli.eval_c``, ``accelerate launch -m ...``)."""
-    from ..utils.cpu_processes import maybe_relaunch
+    from ..utils.cpu_processes import die_with_launcher, maybe_relaunch
 
+    die_with_launcher()
     relaunched = maybe_relaunch("timm_augmix_plugin.cli.eval_c", sys.argv[1:] if argv is None else argv)
     if relaunched is not None:
         return relaunched
