@@ -124,3 +124,42 @@ def test_sigkill_then_relaunch_resumes_and_matches_the_uninterrupted_run(setup):
     relaunched = _run(cmd, env)
     assert "Resumed from" in relaunched.stdout, relaunched.stdout[-2000:]
     _assert_same_run(reference, out, rtol=1e-5, atol=1e-6)
+
+
+def test_sigkill_of_the_two_process_launcher_ends_every_rank_and_a_relaunch_resumes(setup):
+    """Killing `accelerate launch --cpu --num_processes 2` must not leave ranks training (they run in their own
+    sessions); a relaunch in the same folder resumes, and each update is logged once."""
+    import psutil
+
+    tmp, recipe, env, reference = setup
+    out = tmp / "killed_launcher"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "timm_augmix_plugin.train",
+           *_trainer(recipe, out)]
+    log = tmp / "killed_launcher.log"  # a file, not a pipe: orphans must not die of a closed pipe instead
+    with open(log, "w") as sink:
+        launcher = subprocess.Popen(cmd, env=env, stdout=sink, stderr=subprocess.STDOUT, text=True)
+    manager = CheckpointManager(out / "checkpoints")
+    deadline = time.monotonic() + TIMEOUT
+    family: list = []
+    try:
+        while manager.latest() is None:
+            assert launcher.poll() is None, f"the run ended before its first checkpoint:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, "no checkpoint appeared"
+            time.sleep(0.005)
+        family = psutil.Process(launcher.pid).children(recursive=True)
+        launcher.send_signal(signal.SIGKILL)
+    finally:
+        launcher.wait(timeout=60)
+        _, alive = psutil.wait_procs(family, timeout=20)
+        for p in alive:  # never leave them behind, even when the test fails
+            p.kill()
+    assert len(family) >= 3  # the relaunching entry point, torch.distributed.run and its 2 ranks
+    assert not alive, f"{len(alive)} processes still ran 20 s after the launcher was killed"
+    assert not (out / "final").exists(), "the run finished before it could be killed"
+
+    relaunched = _run(cmd, env)
+    assert "Resumed from" in relaunched.stdout, relaunched.stdout[-2000:]
+    steps = [r["step"] for r in read_metrics(out / "metrics.jsonl", "train")]
+    assert steps == sorted(set(steps)), f"updates logged twice: {steps}"
+    _assert_same_run(reference, out, rtol=1e-4, atol=1e-5)
