@@ -298,11 +298,14 @@ def sample_seed(seed: int, corruption: str, severity: int, index: int) -> int:
 
 
 def _clean_sample(dataset: Dataset, index: int) -> tuple[Image.Image, int]:
-    """``dataset[index]`` as an RGB PIL image and an int label; ``TypeError`` when it does not yield PIL images."""
-    img, label = dataset[index]
-    if not isinstance(img, Image.Image):
-        raise TypeError(f"clean dataset must yield PIL images, got {type(img).__name__}")
-    return img.convert("RGB"), int(label)
+    """``dataset[index]`` as an RGB PIL image and an int label; a truncated/corrupt file raises (never skipped).
+
+    Raises:
+        ValueError: the image cannot be decoded. TypeError: the dataset does not yield PIL images.
+    """
+    from ..utils.images import load_rgb_sample
+
+    return load_rgb_sample(dataset, index)
 
 
 class CleanSplit(Dataset):
