@@ -163,3 +163,33 @@ def test_sigkill_of_the_two_process_launcher_ends_every_rank_and_a_relaunch_resu
     steps = [r["step"] for r in read_metrics(out / "metrics.jsonl", "train")]
     assert steps == sorted(set(steps)), f"updates logged twice: {steps}"
     _assert_same_run(reference, out, rtol=1e-4, atol=1e-5)
+
+
+BN_RECIPE = {**RECIPE, "name": "dist_bn", "model": {"name": "wrn16_1"},
+             "train": {**RECIPE["train"], "epochs": 1, "checkpoint_every_steps": 0}}
+
+
+def _assert_close_weights(a: Path, b: Path, rtol: float, atol: float) -> float:
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    worst = max(float((wa[k].double() - wb[k].double()).abs().max()) for k in wa if wa[k].is_floating_point())
+    for key in wa:
+        torch.testing.assert_close(wa[key], wb[key], rtol=rtol, atol=atol, msg=lambda m, k=key: f"{k}: {m}")
+    return worst
+
+
+def test_batchnorm_models_do_not_depend_on_the_process_count(setup):
+    """With BatchNorm, 2 processes follow 1 process because the statistics span the global batch (train.sync_bn,
+    on by default with several processes); per-process statistics (train.sync_bn=false) do not."""
+    tmp, _, env, _ = setup
+    recipe = tmp / "dist_bn.yaml"
+    recipe.write_text(yaml.safe_dump(BN_RECIPE))
+    one, two, per_process = tmp / "bn_one", tmp / "bn_two", tmp / "bn_per_process"
+    _run([sys.executable, "-m", "timm_augmix_plugin.train", *_trainer(recipe, one)], env)
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines",
+              "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "timm_augmix_plugin.train"]
+    _run([*launch, *_trainer(recipe, two)], env)
+    _assert_close_weights(one, two, rtol=1e-3, atol=1e-4)
+    _run([*launch, *_trainer(recipe, per_process, "train.sync_bn=false")], env)
+    with pytest.raises(AssertionError):
+        _assert_close_weights(one, per_process, rtol=1e-3, atol=1e-4)

@@ -81,6 +81,27 @@ def build_model(recipe: Recipe) -> torch.nn.Module:
     return model
 
 
+def _sync_batchnorm(model: torch.nn.Module, sync_bn: bool | None, num_processes: int) -> torch.nn.Module:
+    """``train.sync_bn``: with several processes, BatchNorm over the global batch (default when the model has BN)."""
+    from .global_bn import convert_global_batchnorm, has_batchnorm, unsupported_batchnorms
+
+    if num_processes == 1 or not has_batchnorm(model) or sync_bn is False:
+        if num_processes > 1 and sync_bn is False and has_batchnorm(model):
+            _logger.warning("train.sync_bn=false: BatchNorm statistics are per process, so the result depends on the "
+                            "number of processes.")
+        return model
+    unsupported = unsupported_batchnorms(model)
+    if unsupported:
+        message = (f"train.sync_bn: the model's {', '.join(unsupported)} layers cannot use global BatchNorm "
+                   "statistics (e.g. augmix.split_bn); their statistics stay per process, so the result depends on "
+                   "the number of processes.")
+        if sync_bn:
+            raise ValueError(message + " Set train.sync_bn=false to accept that, or use one process.")
+        _logger.warning(message)
+        return model
+    return convert_global_batchnorm(model)
+
+
 def resolve_normalization(recipe: Recipe, model: torch.nn.Module) -> tuple[tuple, tuple]:
     """The recipe's mean / std, or the model's ``pretrained_cfg`` values when the recipe leaves them null."""
     cfg = getattr(model, "pretrained_cfg", None) or {}
@@ -207,7 +228,7 @@ def _train(recipe: Recipe, accelerator, out: Path) -> TrainResult:
     if resume_from is not None:
         _check_same_recipe(recipe, out)
 
-    model = build_model(recipe)
+    model = _sync_batchnorm(build_model(recipe), t.sync_bn, accelerator.num_processes)
     if t.channels_last:
         model = model.to(memory_format=torch.channels_last)
     mean, std = resolve_normalization(recipe, model)

@@ -239,6 +239,9 @@ class TrainSection:
         max_steps_per_epoch: Stop each epoch after this many micro-batches (smoke tests); None runs full epochs.
         cpu: Train on the CPU even when an accelerator is present.
         channels_last: Use the channels-last memory format for the model and its inputs (often faster, on CPUs too).
+        sync_bn: BatchNorm statistics over the global batch of all processes (``GlobalBatchNorm``, CPU and GPU), so a
+            several-process run follows the 1-process run; None (default) = on when there are several processes and
+            the model has BatchNorm; false = per-process statistics (results then depend on the process count).
     """
 
     epochs: int = 100
@@ -255,6 +258,7 @@ class TrainSection:
     max_steps_per_epoch: int | None = None
     cpu: bool = False
     channels_last: bool = False
+    sync_bn: bool | None = None
 
 
 @dataclass
