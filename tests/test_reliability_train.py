@@ -151,3 +151,30 @@ def test_resumed_metrics_equal_the_uninterrupted_run_whatever_the_intervals(tmp_
     for ra, rb in zip(a, b, strict=True):
         for key in ("loss", "loss_base", "loss_consistency", "lr"):
             assert rb[key] == pytest.approx(ra[key], rel=1e-5, abs=1e-7), (ra["step"], key)
+
+
+def _folder_recipe(out: Path, root: Path, workers: int = 0) -> Recipe:
+    return Recipe.from_dict({
+        "name": "folder",
+        "model": {"name": "test_vit", "kwargs": {"img_size": 16, "patch_size": 4}},
+        "data": {"dataset": "", "root": str(root), "num_classes": 2, "img_size": 16, "batch_size": 4,
+                 "num_workers": workers, "mean": [0.5] * 3, "std": [0.25] * 3},
+        "optim": {"lr": 0.05},
+        "train": {"epochs": 1, "output_dir": str(out), "log_every_steps": 1},
+        "eval": {"batch_size": 4},
+    })
+
+
+def test_a_truncated_training_image_stops_the_run_naming_it(tmp_path, image_folder):
+    from timm_augmix_plugin.utils.images import UnreadableImageError
+
+    victim = sorted(image_folder.glob("class1/*.png"))[2]
+    victim.write_bytes(victim.read_bytes()[:120])
+    with pytest.raises(UnreadableImageError, match=rf"{victim.name}.*truncated or corrupt"):
+        train(_folder_recipe(tmp_path / "run", image_folder))
+    recipe = tmp_path / "r.yaml"
+    _folder_recipe(tmp_path / "run2", image_folder, workers=1).to_yaml(recipe)
+    proc = subprocess.run([sys.executable, "-m", "timm_augmix_plugin.train", "--recipe", str(recipe)],
+                          capture_output=True, text=True, timeout=300, env=dict(os.environ, TQDM_DISABLE="1"))
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert victim.name in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-3000:]

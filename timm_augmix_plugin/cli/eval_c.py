@@ -133,28 +133,20 @@ def _print_summary(results: dict) -> None:
     print("\n".join(lines))
 
 
-def _message(err: Exception) -> str:
-    """The error's own message; for one re-raised from a DataLoader worker, without the worker's traceback."""
-    text = str(err)
-    if "Original Traceback" in text:
-        last = [line for line in text.splitlines() if line.strip()][-1]
-        text = last.split(": ", 1)[1] if ": " in last else last
-    return text
-
-
 def run(args: argparse.Namespace) -> int:
     """Run eval-c; returns 0 on success, 2 for bad input (the message goes to stderr)."""
     from accelerate import Accelerator
 
     from ..evaluation.pipeline import evaluate_corruptions
     from ..utils.cpu_processes import use_cpu
+    from ..utils.errors import user_message
 
     accelerator = Accelerator(cpu=use_cpu(args.cpu))
     try:
         results = evaluate_corruptions(config_from_args(args), accelerator=accelerator)
     except (ValueError, FileNotFoundError, TypeError) as err:
         if accelerator.is_main_process:
-            print(f"timm-augmix eval-c: error: {_message(err)}", file=sys.stderr)
+            print(f"timm-augmix eval-c: error: {user_message(err)}", file=sys.stderr)
         return 2
     finally:
         # destroy the process group: with several processes, gloo threads still alive at interpreter exit abort it

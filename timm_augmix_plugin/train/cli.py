@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train(recipe)
     except (ValueError, FileNotFoundError, NonFiniteLossError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        from ..utils.errors import user_message
+
+        print(f"error: {user_message(err)}", file=sys.stderr)
         return 2 if not isinstance(err, NonFiniteLossError) else 3
     return 0
