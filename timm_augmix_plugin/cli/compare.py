@@ -32,7 +32,11 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.compare import check_comparable, per_corruption_table, plot_comparison, summary_table
     from ..evaluation.results import read_results
 
+    from ..utils.outputs import ensure_writable_file
+
     try:
+        if args.plot:
+            ensure_writable_file(args.plot, "--plot")
         runs = [(name, read_results(path)) for name, path in map(_parse_run, args.runs)]
         for warning in check_comparable(runs):
             print(f"timm-augmix compare: warning: {warning}", file=sys.stderr)
