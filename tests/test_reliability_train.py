@@ -13,21 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from test_train import _fresh_accelerate_state  # noqa: F401 (autouse: fresh Accelerate singletons per test)
+
 from timm_augmix_plugin.train import Recipe, engine, train
 from timm_augmix_plugin.train.checkpointing import CheckpointManager
 from timm_augmix_plugin.train.metrics_log import read_metrics
 from timm_augmix_plugin.utils.run_lock import FolderInUseError, FolderLock
 
 BATCH = 16
-
-
-@pytest.fixture(autouse=True)
-def _fresh_accelerate_state():
-    from accelerate.state import AcceleratorState
-
-    AcceleratorState._reset_state(True)
-    yield
-    AcceleratorState._reset_state(True)
 
 
 def _recipe(out: Path, **train_kw) -> Recipe:
