@@ -124,3 +124,72 @@ def test_sigkill_then_relaunch_resumes_and_matches_the_uninterrupted_run(setup):
     relaunched = _run(cmd, env)
     assert "Resumed from" in relaunched.stdout, relaunched.stdout[-2000:]
     _assert_same_run(reference, out, rtol=1e-5, atol=1e-6)
+
+
+def test_sigkill_of_the_two_process_launcher_ends_every_rank_and_a_relaunch_resumes(setup):
+    """Killing `accelerate launch --cpu --num_processes 2` must not leave ranks training (they run in their own
+    sessions); a relaunch in the same folder resumes, and each update is logged once."""
+    import psutil
+
+    tmp, recipe, env, reference = setup
+    out = tmp / "killed_launcher"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "timm_augmix_plugin.train",
+           *_trainer(recipe, out)]
+    log = tmp / "killed_launcher.log"  # a file, not a pipe: orphans must not die of a closed pipe instead
+    with open(log, "w") as sink:
+        launcher = subprocess.Popen(cmd, env=env, stdout=sink, stderr=subprocess.STDOUT, text=True)
+    manager = CheckpointManager(out / "checkpoints")
+    deadline = time.monotonic() + TIMEOUT
+    family: list = []
+    try:
+        while manager.latest() is None:
+            assert launcher.poll() is None, f"the run ended before its first checkpoint:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, "no checkpoint appeared"
+            time.sleep(0.005)
+        family = psutil.Process(launcher.pid).children(recursive=True)
+        launcher.send_signal(signal.SIGKILL)
+    finally:
+        launcher.wait(timeout=60)
+        _, alive = psutil.wait_procs(family, timeout=20)
+        for p in alive:  # never leave them behind, even when the test fails
+            p.kill()
+    assert len(family) >= 3  # the relaunching entry point, torch.distributed.run and its 2 ranks
+    assert not alive, f"{len(alive)} processes still ran 20 s after the launcher was killed"
+    assert not (out / "final").exists(), "the run finished before it could be killed"
+
+    relaunched = _run(cmd, env)
+    assert "Resumed from" in relaunched.stdout, relaunched.stdout[-2000:]
+    steps = [r["step"] for r in read_metrics(out / "metrics.jsonl", "train")]
+    assert steps == sorted(set(steps)), f"updates logged twice: {steps}"
+    _assert_same_run(reference, out, rtol=1e-4, atol=1e-5)
+
+
+BN_RECIPE = {**RECIPE, "name": "dist_bn", "model": {"name": "wrn16_1"},
+             "train": {**RECIPE["train"], "epochs": 1, "checkpoint_every_steps": 0}}
+
+
+def _assert_close_weights(a: Path, b: Path, rtol: float, atol: float) -> float:
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    worst = max(float((wa[k].double() - wb[k].double()).abs().max()) for k in wa if wa[k].is_floating_point())
+    for key in wa:
+        torch.testing.assert_close(wa[key], wb[key], rtol=rtol, atol=atol, msg=lambda m, k=key: f"{k}: {m}")
+    return worst
+
+
+def test_batchnorm_models_do_not_depend_on_the_process_count(setup):
+    """With BatchNorm, 2 processes follow 1 process because the statistics span the global batch (train.sync_bn,
+    on by default with several processes); per-process statistics (train.sync_bn=false) do not."""
+    tmp, _, env, _ = setup
+    recipe = tmp / "dist_bn.yaml"
+    recipe.write_text(yaml.safe_dump(BN_RECIPE))
+    one, two, per_process = tmp / "bn_one", tmp / "bn_two", tmp / "bn_per_process"
+    _run([sys.executable, "-m", "timm_augmix_plugin.train", *_trainer(recipe, one)], env)
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines",
+              "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "timm_augmix_plugin.train"]
+    _run([*launch, *_trainer(recipe, two)], env)
+    _assert_close_weights(one, two, rtol=1e-3, atol=1e-4)
+    _run([*launch, *_trainer(recipe, per_process, "train.sync_bn=false")], env)
+    with pytest.raises(AssertionError):
+        _assert_close_weights(one, per_process, rtol=1e-3, atol=1e-4)

@@ -18,6 +18,8 @@ token      meaning                                                              
 """
 from __future__ import annotations
 
+import difflib
+
 import re
 from dataclasses import dataclass
 
@@ -66,14 +68,37 @@ def is_plugin_policy(policy: object) -> bool:
     return isinstance(policy, str) and (policy == POLICY_NAME or policy.startswith(POLICY_NAME + "-"))
 
 
+def misspelled_policy_error(policy: object) -> ValueError | None:
+    """The error for a string that is not a valid policy but looks like a misspelled ``augmix_paper``
+    (``augmix_papr``, ``AUGMIX_PAPER``, surrounding spaces), else None.
+
+    Only strings that timm rejects too (with a bare ``AssertionError``) are caught: timm's own policies
+    (``augmix-m3-w3``, ``rand-m9-mstd0.5``, ``original``, ...) are never matched.
+    """
+    if not isinstance(policy, str) or is_plugin_policy(policy) or policy.split("-")[0] == "augmix":
+        return None
+    head = policy.strip().lower().split("-")[0].strip()
+    if head != POLICY_NAME and difflib.SequenceMatcher(None, head, POLICY_NAME).ratio() < 0.8:
+        return None
+    return ValueError(
+        f"auto_augment={policy!r} is not a valid policy; did you mean {POLICY_NAME!r}? The plugin's policy is "
+        f"lower-case, without spaces: '{POLICY_NAME}[-s<severity>][-w<width>][-d<depth>][-a<alpha>][-all][-in]', "
+        f"e.g. 'augmix_paper' or 'augmix_paper-s3-w3'. timm's own AugMix is 'augmix-m3-w3'.")
+
+
 def parse_policy(policy: str) -> AugMixConfig:
     """Parse an ``augmix_paper[-...]`` string (grammar in the module docstring) into an :class:`AugMixConfig`.
 
     Raises:
         ValueError: for another policy name, an unknown or repeated token, or an out-of-range value.
     """
+    misspelled = misspelled_policy_error(policy)
+    if misspelled is not None:
+        raise misspelled
     if not is_plugin_policy(policy):
         raise ValueError(f"Not an AugMix paper policy: {policy!r}; it must start with '{POLICY_NAME}'.")
+    if policy != policy.strip():
+        raise ValueError(f"AugMix policy {policy!r} has surrounding spaces; write {policy.strip()!r}.")
     tokens = policy.split("-")[1:]
     values: dict[str, float] = {}
     flags: set[str] = set()

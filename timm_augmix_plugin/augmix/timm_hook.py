@@ -15,7 +15,7 @@ from collections.abc import Callable
 import timm.data.transforms_factory as _tf
 from torchvision import transforms
 
-from .config import is_plugin_policy
+from .config import is_plugin_policy, misspelled_policy_error
 from .transform import AugMixPaper
 
 _originals: dict[str, Callable] = {}
@@ -26,6 +26,9 @@ def _augment_and_mix_transform(original: Callable) -> Callable:
     def augment_and_mix_transform(config_str: str, hparams: dict | None = None, *args, **kwargs):
         if is_plugin_policy(config_str):
             return AugMixPaper(config_str)
+        misspelled = misspelled_policy_error(config_str)  # timm would only raise a bare AssertionError
+        if misspelled is not None:
+            raise misspelled
         return original(config_str, hparams, *args, **kwargs)
 
     return augment_and_mix_transform
@@ -46,9 +49,12 @@ def _transforms_imagenet_train(original: Callable) -> Callable:
 
     @functools.wraps(original)
     def transforms_imagenet_train(*args, **kwargs):
-        result = original(*args, **kwargs)
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
+        misspelled = misspelled_policy_error(bound.arguments.get("auto_augment"))
+        if misspelled is not None:  # timm would only raise a bare AssertionError
+            raise misspelled
+        result = original(*args, **kwargs)
         if is_plugin_policy(bound.arguments.get("auto_augment")) and (
                 bound.arguments.get("use_prefetcher") or not bound.arguments.get("normalize", True)):
             for augment in _find_augmix(result):

@@ -29,11 +29,17 @@ def _parse_run(spec: str) -> tuple[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the tables and write the plot; returns 0, or 2 with a message for a bad argument or results file."""
-    from ..evaluation.compare import per_corruption_table, plot_comparison, summary_table
+    from ..evaluation.compare import check_comparable, per_corruption_table, plot_comparison, summary_table
     from ..evaluation.results import read_results
 
+    from ..utils.outputs import ensure_writable_file
+
     try:
+        if args.plot:
+            ensure_writable_file(args.plot, "--plot")
         runs = [(name, read_results(path)) for name, path in map(_parse_run, args.runs)]
+        for warning in check_comparable(runs):
+            print(f"timm-augmix compare: warning: {warning}", file=sys.stderr)
         text = summary_table(runs)
         if args.per_corruption:
             text += "\n\n" + per_corruption_table(runs)

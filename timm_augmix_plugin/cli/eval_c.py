@@ -139,13 +139,14 @@ def run(args: argparse.Namespace) -> int:
 
     from ..evaluation.pipeline import evaluate_corruptions
     from ..utils.cpu_processes import use_cpu
+    from ..utils.errors import user_message
 
     accelerator = Accelerator(cpu=use_cpu(args.cpu))
     try:
         results = evaluate_corruptions(config_from_args(args), accelerator=accelerator)
     except (ValueError, FileNotFoundError, TypeError) as err:
         if accelerator.is_main_process:
-            print(f"timm-augmix eval-c: error: {err}", file=sys.stderr)
+            print(f"timm-augmix eval-c: error: {user_message(err)}", file=sys.stderr)
         return 2
     finally:
         # destroy the process group: with several processes, gloo threads still alive at interpreter exit abort it
@@ -158,8 +159,9 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Standalone entry point (``python -m timm_augmix_plugin.cli.eval_c``, ``accelerate launch -m ...``)."""
-    from ..utils.cpu_processes import maybe_relaunch
+    from ..utils.cpu_processes import die_with_launcher, maybe_relaunch
 
+    die_with_launcher()
     relaunched = maybe_relaunch("timm_augmix_plugin.cli.eval_c", sys.argv[1:] if argv is None else argv)
     if relaunched is not None:
         return relaunched

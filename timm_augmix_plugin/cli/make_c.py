@@ -6,13 +6,17 @@ Layouts:
 
 Images are prepared as the reference generators do: CIFAR is used as is, --size 64 resizes to 64x64, --size 224
 resizes the shorter side to 256 then centre-crops 224. Finished corruptions are skipped when the command is rerun
-(a cifar file exists, or <corruption>/.done exists), so an interrupted run resumes where it stopped.
+(a cifar file exists, or <corruption>/.done exists), so an interrupted run resumes where it stopped. A rerun into a
+folder made from other images or with other settings (--data, --limit, --seed, --size, --layout) is refused; pass
+--overwrite to remove what no longer matches and generate it again.
 """
 from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import hashlib
 import json
+import shutil
 import multiprocessing as mp
 import os
 import sys
@@ -27,6 +31,8 @@ from tqdm import tqdm
 
 from timm_augmix_plugin.corruptions import ALL_CORRUPTIONS, BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS, corrupt
 from timm_augmix_plugin.corruptions.prepare import prepare_clean_image
+from timm_augmix_plugin.utils.outputs import ensure_writable_dir
+from timm_augmix_plugin.utils.run_lock import FolderLock
 
 __all__ = ["add_arguments", "run", "prepare_image", "load_source", "Source"]
 
@@ -56,6 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--download-root", type=Path, default=Path("~/.cache/timm_augmix/data").expanduser(),
                         help="where torchvision keeps CIFAR for --data cifar10/cifar100")
     parser.add_argument("--no-progress", action="store_true", help="disable the progress bar")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="--out holds a set made from other images or settings: remove it and generate anew")
 
 
 def parse_corruptions(spec: str) -> tuple[str, ...]:
@@ -125,7 +133,9 @@ def load_source(data: str, download_root: Path) -> Source:
     files = [Path(f).stem for f in ds.filenames(basename=True)]
 
     def loader(i: int) -> Image.Image:
-        return ds[i][0]
+        from timm_augmix_plugin.utils.images import load_rgb_sample
+
+        return load_rgb_sample(ds, i)[0]  # a truncated file raises; timm's dataset would read the next one instead
 
     return Source(len(ds), loader, labels, names, files)
 
@@ -257,6 +267,62 @@ def make_imagenet_layout(src: Source, out: Path, names: tuple[str, ...], size: i
     return todo
 
 
+#: make_c.json keys that must match for a rerun to add to (or resume) an existing folder.
+_IDENTITY = ("size", "layout", "seed", "num_images", "classes", "source_sha256")
+_LABELS = {
+    "size": "--size {there} there, {now} now", "layout": "--layout {there} there, {now} now",
+    "seed": "--seed {there} there, {now} now", "num_images": "{there} images there, {now} now (--limit / --data)",
+    "classes": "other class names (--data)", "source_sha256": "other source images or labels (--data)",
+}
+
+
+def source_fingerprint(src: Source, n: int) -> str:
+    """sha256 of the first ``n`` images' file names and labels: which images, in which order, under which label."""
+    digest = hashlib.sha256()
+    for i in range(n):
+        digest.update(f"{src.filenames[i]}\t{src.labels[i]}\n".encode())
+    return digest.hexdigest()
+
+
+def _existing_outputs(out: Path) -> list[Path]:
+    return sorted([*out.glob("*.npy"), *(p for p in out.iterdir() if p.is_dir() and (p / "1").is_dir())])
+
+
+def check_existing(out: Path, meta: dict[str, Any], overwrite: bool) -> list[str]:
+    """Refuse (or with ``overwrite`` remove) an existing set in ``out`` made from other images or settings.
+
+    Returns the corruptions already recorded there (kept), so make_c.json lists everything the folder holds.
+
+    Raises:
+        ValueError: what differs and how to proceed.
+    """
+    existing = _existing_outputs(out) if out.is_dir() else []
+    meta_path = out / "make_c.json"
+    previous: dict[str, Any] | None = None
+    if meta_path.is_file():
+        try:
+            previous = json.loads(meta_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            previous = None
+    if not existing:
+        return []
+    if previous is None or not isinstance(previous, dict):
+        differences = ["no readable make_c.json describes the files already there"]
+    else:
+        differences = [_LABELS.get(k, k).format(there=previous.get(k), now=meta[k]) for k in _IDENTITY
+                       if k in previous and previous.get(k) != meta[k]]
+    if not differences:
+        return [c for c in previous.get("corruptions", []) if c not in meta["corruptions"]]
+    if not overwrite:
+        raise ValueError(
+            f"{out} already holds a -C set made differently ({'; '.join(differences)}). Mixing the two would give a "
+            f"wrong benchmark. Use another --out, or pass --overwrite to remove the existing set "
+            f"({len(existing)} entries) and generate it again.")
+    for path in existing:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return []
+
+
 def run(args: argparse.Namespace) -> int:
     """Run make-c with parsed ``args``; returns the exit code."""
     try:
@@ -275,12 +341,20 @@ def run(args: argparse.Namespace) -> int:
         return 2
     n = min(src.length, args.limit) if args.limit else src.length
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
     meta = {"data": str(args.data), "size": size, "layout": layout, "seed": args.seed, "num_images": n,
-            "corruptions": list(names), "severities": list(SEVERITIES), "classes": src.class_names}
-    (out / "make_c.json").write_text(json.dumps(meta, indent=1) + "\n")
-    maker = make_cifar_layout if layout == "cifar" else make_imagenet_layout
-    done = maker(src, out, names, size, args.seed, args.workers, batch, n, not args.no_progress)
+            "corruptions": list(names), "severities": list(SEVERITIES), "classes": src.class_names,
+            "source_sha256": source_fingerprint(src, n)}
+    try:
+        ensure_writable_dir(out, "--out")
+        with FolderLock(out, "--out", fix=", or use another --out"):
+            kept = check_existing(out, meta, args.overwrite)
+            meta["corruptions"] = [*kept, *names]
+            (out / "make_c.json").write_text(json.dumps(meta, indent=1) + "\n")
+            maker = make_cifar_layout if layout == "cifar" else make_imagenet_layout
+            done = maker(src, out, names, size, args.seed, args.workers, batch, n, not args.no_progress)
+    except ValueError as e:
+        print(f"make-c: error: {e}", file=sys.stderr)
+        return 2
     skipped = [name for name in names if name not in done]
     if skipped:
         print(f"make-c: skipped already finished: {', '.join(skipped)}")

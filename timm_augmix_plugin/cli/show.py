@@ -28,7 +28,10 @@ def run(args: argparse.Namespace) -> int:
     """Draw and save the grid; returns 0, or 2 with a message for a bad image, policy or option."""
     from ..visualize import load_image, save_augmix_grid
 
+    from ..utils.outputs import ensure_writable_file
+
     try:
+        ensure_writable_file(args.out, "--out")
         image = load_image(args.image, max_side=args.max_side or None)
         out = save_augmix_grid(image, args.out, args.policy, args.num_views, show_chains=args.chains,
                                seed=args.seed, dpi=args.dpi)

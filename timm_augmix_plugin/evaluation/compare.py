@@ -21,8 +21,13 @@ __all__ = ["check_comparable", "corruption_induced_error", "per_corruption_table
 Run = tuple[str, Mapping[str, Any]]
 
 
-def check_comparable(runs: Sequence[Run]) -> None:
-    """Refuse runs that were not evaluated on the same benchmark (corruptions, severities, number of images).
+def check_comparable(runs: Sequence[Run]) -> list[str]:
+    """Refuse runs that were not evaluated on the same images (hash of the evaluated set, corruptions, severities,
+    numbers of images); return warnings for what cannot be checked.
+
+    Results written since ``evaluated_images_sha256`` exists carry a hash of every evaluated image with its label and
+    split; runs whose hashes differ are refused. Older results lack it: they are compared on the rest, with a warning
+    (and their recorded ``source`` data locations are shown when they differ).
 
     Raises:
         ValueError: naming the first run that differs from the baseline, and how.
@@ -32,6 +37,7 @@ def check_comparable(runs: Sequence[Run]) -> None:
     names = [name for name, _ in runs]
     if len(set(names)) != len(names):
         raise ValueError(f"Run names must be unique, got {names}.")
+    warnings: list[str] = []
     base_name, base = runs[0]
     for name, r in runs[1:]:
         for key in ("corruptions", "severities", "num_corrupted_samples", "num_clean_samples"):
@@ -39,14 +45,45 @@ def check_comparable(runs: Sequence[Run]) -> None:
                 raise ValueError(
                     f"{name!r} and {base_name!r} were evaluated differently ({key}: {r.get(key)} vs {base.get(key)}); "
                     "rerun eval-c on the same -C data with the same --limit so the errors compare.")
+        for part in ("corrupted", "clean"):
+            mine, theirs = _images_hash(r, part), _images_hash(base, part)
+            if mine and theirs and mine != theirs:
+                raise ValueError(
+                    f"{name!r} and {base_name!r} were evaluated on different {part} images (evaluated_images_sha256."
+                    f"{part}: {mine[:12]}... vs {theirs[:12]}...), although their counts match; rerun eval-c on the "
+                    "same -C data (same files, --limit, --seed) so the errors compare.")
+        unknown = [n for n, res in ((base_name, base), (name, r)) if not _images_hash(res, "corrupted")]
+        if unknown:
+            source = [f"{k}: {(r.get('source') or {}).get(k)!r} vs {(base.get('source') or {}).get(k)!r}"
+                      for k in _SOURCE_KEYS if (r.get("source") or {}).get(k) != (base.get("source") or {}).get(k)]
+            warnings.append(
+                f"{' and '.join(repr(n) for n in dict.fromkeys(unknown))} record no hash of the evaluated images "
+                f"(results.json from before evaluated_images_sha256): unknown whether {name!r} and {base_name!r} "
+                "saw the same images; only their counts were checked"
+                + (f" (recorded sources differ: {'; '.join(source)})" if source else "") + ".")
+    return list(dict.fromkeys(warnings))
 
 
-def _relative(value: float, baseline: float) -> str:
-    return f"{100.0 * (value / baseline - 1.0):+.1f} %" if baseline else "n/a"
+_SOURCE_KEYS = ("layout", "c_data", "clean_data", "limit_per_split", "generate_seed")
 
 
-def corruption_induced_error(results: Mapping[str, Any]) -> float:
-    """Mean corruption error minus clean error, in points."""
+def _images_hash(results: Mapping[str, Any], part: str) -> str | None:
+    hashes = results.get("evaluated_images_sha256")
+    return hashes.get(part) if isinstance(hashes, Mapping) else None
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _relative(value: float | None, baseline: float | None) -> str:
+    return f"{100.0 * (value / baseline - 1.0):+.1f} %" if baseline and value is not None else "n/a"
+
+
+def corruption_induced_error(results: Mapping[str, Any]) -> float | None:
+    """Mean corruption error minus clean error, in points (None for results evaluated without clean data)."""
+    if results.get("clean_error") is None:
+        return None
     return float(results["mean_corruption_error"] - results["clean_error"])
 
 
@@ -59,12 +96,13 @@ def summary_table(runs: Sequence[Run]) -> str:
              "|---|---|---|---|---|---|---|---|"]
     for i, (name, r) in enumerate(runs):
         first = i == 0
+        clean_rms = (r.get("clean") or {}).get("rms_calibration_error")
         lines.append(
-            f"| {name} | {r['clean_error']:.2f} | {r['mean_corruption_error']:.2f} | "
+            f"| {name} | {_fmt(r['clean_error'])} | {r['mean_corruption_error']:.2f} | "
             f"{'' if first else _relative(r['mean_corruption_error'], base['mean_corruption_error'])} | "
-            f"{corruption_induced_error(r):.2f} | "
+            f"{_fmt(corruption_induced_error(r))} | "
             f"{'' if first else _relative(corruption_induced_error(r), corruption_induced_error(base))} | "
-            f"{r['clean']['rms_calibration_error']:.2f} | {r['corrupted']['rms_calibration_error']:.2f} |")
+            f"{_fmt(clean_rms)} | {r['corrupted']['rms_calibration_error']:.2f} |")
     return "\n".join(lines)
 
 
@@ -98,12 +136,14 @@ def plot_comparison(runs: Sequence[Run], path: str | os.PathLike) -> Path:
     for i, (name, r) in enumerate(runs):
         sev = [int(s) for s in r["severities"]]
         mean = [float(np.mean([r["errors"][c][str(s)] for c in corruptions])) for s in sev]
-        curve.plot([0, *sev], [r["clean_error"], *mean], marker="o",
+        has_clean = r.get("clean_error") is not None
+        curve.plot([0, *sev] if has_clean else sev, [r["clean_error"], *mean] if has_clean else mean, marker="o",
                    label=f"{name} ({r['mean_corruption_error']:.1f}%)")
         drawn = bars.bar(x + (i - (len(runs) - 1) / 2) * width, [r["corruption_errors"][c] for c in corruptions],
                          width, label=name)
-        bars.axhline(r["clean_error"], color=drawn.patches[0].get_facecolor(), ls="--", lw=1,
-                     label=f"{name} clean error")
+        if has_clean:
+            bars.axhline(r["clean_error"], color=drawn.patches[0].get_facecolor(), ls="--", lw=1,
+                         label=f"{name} clean error")
     curve.set_xticks([0, *sev])
     curve.set_xticklabels(["clean", *map(str, sev)])
     curve.set_xlabel("severity")

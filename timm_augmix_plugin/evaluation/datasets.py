@@ -86,6 +86,33 @@ def _check_labels(labels: np.ndarray, num_classes: int | None, where: str) -> No
         )
 
 
+def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
+    """``np.load`` of a -C ``.npy`` file (never pickle) with messages that say what is wrong with a bad file.
+
+    Raises:
+        ValueError: not a .npy file, an object (pickle) array, or a file shorter than its header announces.
+    """
+    fix = "re-download or re-extract it, or regenerate the set with `timm-augmix make-c`"
+    try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(fh)
+            offset = fh.tell()
+    except (ValueError, EOFError, OSError, SyntaxError) as err:
+        raise ValueError(f"{path} is not a readable .npy array file ({err}); {fix}") from None
+    if dtype.hasobject:
+        raise ValueError(f"{path} holds Python objects (pickle), which are never loaded; -C files are uint8 arrays. "
+                         f"{fix[0].upper()}{fix[1:]}")
+    expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    size = path.stat().st_size
+    if size < expected:
+        raise ValueError(f"{path} is truncated: its header announces {dtype} {shape} ({expected} bytes) but the file "
+                         f"has {size} bytes; {fix}")
+    return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+
+
 class ArraySplit(Dataset):
     """One (corruption, severity) slice of a uint8 ``(M, H, W, 3)`` array (e.g. a memory-mapped CIFAR-C file)."""
 
@@ -131,7 +158,7 @@ class CifarCReader:
                 f"Corruptions present: {present or 'none'}. Download/extract the complete set, generate it with "
                 "`timm-augmix make-c`, or restrict the evaluation with --corruptions."
             )
-        labels = np.load(self.root / "labels.npy", allow_pickle=False)
+        labels = load_npy(self.root / "labels.npy")
         if labels.ndim != 1:
             raise ValueError(f"{self.root / 'labels.npy'} must be 1-D (one label per image), got shape {labels.shape}")
         _check_labels(labels, num_classes, str(self.root / "labels.npy"))
@@ -139,7 +166,7 @@ class CifarCReader:
         shape = None
         for name in self.corruptions:
             path = self.root / f"{name}.npy"
-            array = np.load(path, mmap_mode="r", allow_pickle=False)
+            array = load_npy(path, mmap=True)
             if array.dtype != np.uint8 or array.ndim != 4 or array.shape[-1] != 3:
                 raise ValueError(
                     f"{path} must be a uint8 array of shape (5N, H, W, 3) (severity-major RGB images), got "
@@ -298,11 +325,14 @@ def sample_seed(seed: int, corruption: str, severity: int, index: int) -> int:
 
 
 def _clean_sample(dataset: Dataset, index: int) -> tuple[Image.Image, int]:
-    """``dataset[index]`` as an RGB PIL image and an int label; ``TypeError`` when it does not yield PIL images."""
-    img, label = dataset[index]
-    if not isinstance(img, Image.Image):
-        raise TypeError(f"clean dataset must yield PIL images, got {type(img).__name__}")
-    return img.convert("RGB"), int(label)
+    """``dataset[index]`` as an RGB PIL image and an int label; a truncated/corrupt file raises (never skipped).
+
+    Raises:
+        ValueError: the image cannot be decoded. TypeError: the dataset does not yield PIL images.
+    """
+    from ..utils.images import load_rgb_sample
+
+    return load_rgb_sample(dataset, index)
 
 
 class CleanSplit(Dataset):

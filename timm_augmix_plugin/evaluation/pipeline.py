@@ -27,7 +27,7 @@ from .datasets import (
 )
 from .model_loading import LoadedModel, load_model
 from .results import SCHEMA_VERSION, read_results, utc_now, write_results
-from .runner import Predictions, predict
+from .runner import Predictions, images_sha256, predict
 from .summary import summarize
 from .transforms import clean_transform, corrupted_transform, input_hw, reference_prepare
 
@@ -172,6 +172,11 @@ def evaluate_corruptions(
         ValueError, FileNotFoundError, TypeError: bad options or inputs, with the fix in the message.
     """
     cfg.check()
+    from ..utils.outputs import ensure_writable_dir, ensure_writable_file
+
+    ensure_writable_file(cfg.out, "--out")  # before any work: an unwritable output must not cost an evaluation
+    if cfg.plots and cfg.plots_dir:
+        ensure_writable_dir(cfg.plots_dir, "--plots-dir")
     if accelerator is None:
         from accelerate import Accelerator
 
@@ -193,7 +198,8 @@ def evaluate_corruptions(
 
     clean_preds: Predictions | None = None
     common = dict(num_classes=loaded.num_classes, batch_size=cfg.batch_size, num_workers=cfg.workers,
-                  accelerator=accelerator)
+                  accelerator=accelerator,
+                  normalization=(loaded.data_config["mean"], loaded.data_config["std"]))
     if clean_ds is not None:
         indices = subset_indices(len(clean_ds), cfg.limit)
         clean_split = CleanSplit(clean_ds, indices, clean_transform(loaded.data_config))
@@ -220,6 +226,11 @@ def evaluate_corruptions(
         "num_classes": loaded.num_classes,
         "weights_sha256": loaded.weights_sha256,
         "dataset": cfg.dataset_name or default_name,
+        # which images were evaluated (uint8 pixels + label + split, order-free): `compare` refuses runs that differ
+        "evaluated_images_sha256": {
+            "corrupted": images_sha256(corrupted_preds.fingerprint),
+            "clean": None if clean_preds is None else images_sha256(clean_preds.fingerprint),
+        },
         "benchmark_style": style,
         "corruptions": corruptions,
         "severities": list(cfg.severities),

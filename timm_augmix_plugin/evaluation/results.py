@@ -14,6 +14,8 @@ Schema version 1 (keys beyond these are allowed and kept)::
     clean, corrupted: {error, rms_calibration_error, ece: percent; nll: nats} (clean may be null)
     num_clean_samples, num_corrupted_samples: int
     plugin_version: str;  created: ISO-8601 UTC
+    evaluated_images_sha256: {corrupted, clean: 64 hex chars | null}   # optional (older files lack it): which
+                                                    # images were evaluated; `compare` refuses runs that differ
 """
 from __future__ import annotations
 
@@ -143,6 +145,11 @@ def validation_problems(results: Mapping[str, Any]) -> list[str]:
     else:
         _check_calibration(problems, "clean", results["clean"])
     _check_calibration(problems, "corrupted", results["corrupted"])
+    hashes = results.get("evaluated_images_sha256")
+    if hashes is not None:
+        if not isinstance(hashes, Mapping) or not all(
+                v is None or isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) for v in hashes.values()):
+            problems.append("evaluated_images_sha256 must map 'corrupted' / 'clean' to 64 hex characters or null")
     if results["num_corrupted_samples"] < 1:
         problems.append("num_corrupted_samples must be >= 1")
     if results["num_clean_samples"] < 0:

@@ -2,10 +2,14 @@
 
 Works in a plain ``python`` process (one shard) and under ``accelerate launch --num_processes N``: each process runs
 its shard, and ``gather_for_metrics`` returns every sample exactly once, in dataset order, on all processes.
-Per sample only four numbers are kept (confidence, prediction, label, log-probability of the label) plus the group.
+Per sample only four numbers are kept (confidence, prediction, label, log-probability of the label) plus the group,
+and, when asked, a 64-bit fingerprint of the evaluated image (its uint8 pixels recovered from the normalised tensor,
+with its label and group), from which :func:`images_sha256` identifies the evaluated set.
 """
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +28,7 @@ class Predictions:
     label: np.ndarray  # true class, int64
     log_prob: np.ndarray  # log p(label), float64
     group: np.ndarray  # split id (corruption x severity), int64
+    fingerprint: np.ndarray | None = None  # per-sample image+label+group hash, int64 (see images_sha256)
 
     @property
     def correct(self) -> np.ndarray:
@@ -36,7 +41,28 @@ class Predictions:
     def select(self, mask: np.ndarray) -> Predictions:
         """The samples where ``mask`` is True."""
         fields = ("confidence", "prediction", "label", "log_prob", "group")
-        return Predictions(*(getattr(self, f)[mask] for f in fields))
+        fingerprint = None if self.fingerprint is None else self.fingerprint[mask]
+        return Predictions(*(getattr(self, f)[mask] for f in fields), fingerprint=fingerprint)
+
+
+def _fingerprints(images: torch.Tensor, labels: torch.Tensor, groups: torch.Tensor, mean: torch.Tensor,
+                  std: torch.Tensor) -> torch.Tensor:
+    """One signed 64-bit blake2b digest per sample of its uint8 pixels (un-normalised), label and group."""
+    pixels = ((images.float() * std + mean) * 255.0).round_().clamp_(0, 255).to(torch.uint8).cpu().numpy()
+    out = np.empty(len(pixels), dtype=np.int64)
+    for i, (px, label, group) in enumerate(zip(pixels, labels.tolist(), groups.tolist(), strict=True)):
+        h = hashlib.blake2b(np.ascontiguousarray(px).tobytes(), digest_size=8)
+        h.update(f"{px.shape}|{label}|{group}".encode())
+        out[i] = int.from_bytes(h.digest(), "little", signed=True)
+    return torch.from_numpy(out)
+
+
+def images_sha256(fingerprints: np.ndarray | None) -> str | None:
+    """sha256 of the sorted per-sample fingerprints: the same for the same set of (image, label, split), whatever
+    the order, batch size or process count; None without fingerprints."""
+    if fingerprints is None:
+        return None
+    return hashlib.sha256(np.sort(np.asarray(fingerprints, dtype=np.int64)).tobytes()).hexdigest()
 
 
 def _accelerator(accelerator=None):
@@ -57,6 +83,7 @@ def predict(
     num_workers: int = 2,
     accelerator=None,
     desc: str = "eval",
+    normalization: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> Predictions:
     """Run ``model`` over ``dataset`` in batches and gather per-sample results from every process.
 
@@ -68,6 +95,8 @@ def predict(
         num_workers: DataLoader worker processes per process.
         accelerator: an ``accelerate.Accelerator`` (one is created when None).
         desc: progress-bar label (the bar shows on the main process only).
+        normalization: ``(mean, std)`` the dataset's tensors were normalised with: also fingerprint every sample's
+            uint8 pixels (``Predictions.fingerprint``), so results can name exactly which images were evaluated.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -83,7 +112,10 @@ def predict(
     loader = accelerator.prepare_data_loader(loader)
     model = accelerator.prepare_model(model, evaluation_mode=True)
     model.eval()
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("confidence", "prediction", "label", "log_prob", "group")}
+    keys = ("confidence", "prediction", "label", "log_prob", "group") + (("fingerprint",) if normalization else ())
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+    if normalization is not None:
+        norm_mean, norm_std = (torch.tensor(v, dtype=torch.float32).view(1, -1, 1, 1) for v in normalization)
     bar = tqdm(total=len(loader), desc=desc, unit="batch", disable=not accelerator.is_local_main_process, leave=False)
     for images, labels, groups in loader:
         with accelerator.autocast():
@@ -95,9 +127,11 @@ def predict(
         top_log_prob, prediction = log_probs.max(dim=1)
         labels = labels.to(log_probs.device).long()
         label_log_prob = log_probs.gather(1, labels[:, None]).squeeze(1)
-        gathered = accelerator.gather_for_metrics(
-            (top_log_prob.exp(), prediction, labels, label_log_prob, groups.to(log_probs.device).long())
-        )
+        per_sample = (top_log_prob.exp(), prediction, labels, label_log_prob, groups.to(log_probs.device).long())
+        if normalization is not None:
+            prints = _fingerprints(images.detach().cpu(), labels, groups, norm_mean, norm_std)
+            per_sample += (prints.to(log_probs.device),)
+        gathered = accelerator.gather_for_metrics(per_sample)
         for key, value in zip(parts, gathered, strict=True):
             parts[key].append(value.cpu().numpy())
         bar.update(1)
@@ -111,4 +145,5 @@ def predict(
         label=out["label"].astype(np.int64),
         log_prob=out["log_prob"].astype(np.float64),
         group=out["group"].astype(np.int64),
+        fingerprint=out["fingerprint"].astype(np.int64) if "fingerprint" in out else None,
     )

@@ -16,13 +16,18 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["CheckpointManager", "TrainState"]
+__all__ = ["CheckpointManager", "TrainState", "empty_log_window"]
 
 _COMPLETE = "checkpoint_complete.json"
 _PREFIX = "step_"
+
+
+def empty_log_window() -> dict:
+    """The metrics logging window after a record was written: no loss summed over no micro-batch."""
+    return {"loss": 0.0, "parts": {}, "count": 0}
 
 
 @dataclass
@@ -34,12 +39,16 @@ class TrainState:
         step_in_epoch: Micro-batches of ``epoch`` already consumed (0 at an epoch boundary).
         global_step: Optimizer updates done so far (the scheduler's ``num_updates``).
         last_good_loss: The last finite training loss (for messages).
+        log_window: Sums over the micro-batches since the last ``metrics.jsonl`` training record (``loss``,
+            ``parts``, ``count``), so a resumed run logs the same averages as an uninterrupted one whatever the
+            checkpoint and logging intervals.
     """
 
     epoch: int = 0
     step_in_epoch: int = 0
     global_step: int = 0
     last_good_loss: float = float("nan")
+    log_window: dict = field(default_factory=lambda: empty_log_window())
 
     def state_dict(self) -> dict:
         """Plain-data state for Accelerate."""

@@ -27,8 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, load and validate the recipe, train. Returns the process exit code."""
-    from ..utils.cpu_processes import maybe_relaunch
+    from ..utils.cpu_processes import die_with_launcher, maybe_relaunch
 
+    die_with_launcher()
     relaunched = maybe_relaunch("timm_augmix_plugin.train", sys.argv[1:] if argv is None else argv)
     if relaunched is not None:
         return relaunched
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train(recipe)
     except (ValueError, FileNotFoundError, NonFiniteLossError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        from ..utils.errors import user_message
+
+        print(f"error: {user_message(err)}", file=sys.stderr)
         return 2 if not isinstance(err, NonFiniteLossError) else 3
     return 0

@@ -164,7 +164,12 @@ def _raw_dataset(recipe: Recipe, *, training: bool):
     if found is not None and found != d.num_classes:
         raise ValueError(f"The {'training' if training else 'evaluation'} data at {root!r} has {found} classes but "
                          f"data.num_classes={d.num_classes}. Set data.num_classes={found}.")
-    return ds
+    from timm.data import ImageDataset
+
+    from ..utils.images import StrictImageDataset
+
+    # timm's ImageDataset replaces an unreadable image by the next one (and its label); stop and name the file instead
+    return StrictImageDataset(ds) if type(ds) is ImageDataset and not ds.load_bytes else ds
 
 
 def _subset(ds: Dataset, n: int | None, seed: int, synthetic: bool) -> Dataset:

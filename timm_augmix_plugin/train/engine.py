@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-import shutil
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,9 @@ from timm.data.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from tqdm.auto import tqdm
 
 from ..utils.cpu_processes import use_cpu
-from .checkpointing import CheckpointManager, TrainState
+from ..utils.outputs import ensure_writable_dir
+from ..utils.run_lock import FolderLock
+from .checkpointing import CheckpointManager, TrainState, empty_log_window
 from .data import build_loaders, split_batch
 from .export import export_weights
 from .metrics_log import MetricsLog, read_metrics
@@ -79,6 +81,27 @@ def build_model(recipe: Recipe) -> torch.nn.Module:
     return model
 
 
+def _sync_batchnorm(model: torch.nn.Module, sync_bn: bool | None, num_processes: int) -> torch.nn.Module:
+    """``train.sync_bn``: with several processes, BatchNorm over the global batch (default when the model has BN)."""
+    from .global_bn import convert_global_batchnorm, has_batchnorm, unsupported_batchnorms
+
+    if num_processes == 1 or not has_batchnorm(model) or sync_bn is False:
+        if num_processes > 1 and sync_bn is False and has_batchnorm(model):
+            _logger.warning("train.sync_bn=false: BatchNorm statistics are per process, so the result depends on the "
+                            "number of processes.")
+        return model
+    unsupported = unsupported_batchnorms(model)
+    if unsupported:
+        message = (f"train.sync_bn: the model's {', '.join(unsupported)} layers cannot use global BatchNorm "
+                   "statistics (e.g. augmix.split_bn); their statistics stay per process, so the result depends on "
+                   "the number of processes.")
+        if sync_bn:
+            raise ValueError(message + " Set train.sync_bn=false to accept that, or use one process.")
+        _logger.warning(message)
+        return model
+    return convert_global_batchnorm(model)
+
+
 def resolve_normalization(recipe: Recipe, model: torch.nn.Module) -> tuple[tuple, tuple]:
     """The recipe's mean / std, or the model's ``pretrained_cfg`` values when the recipe leaves them null."""
     cfg = getattr(model, "pretrained_cfg", None) or {}
@@ -111,18 +134,55 @@ def _check_same_recipe(recipe: Recipe, out: Path) -> None:
         changed += [k for k in ("name", "description") if previous.get(k) != current.get(k)]
         raise ValueError(
             f"{out} holds checkpoints of a run with a different recipe (changed: {', '.join(changed)}). "
-            f"Use another train.output_dir, or train.resume=never to start over in this directory.")
+            f"Use another train.output_dir, or train.resume=never to start over in this directory (the earlier "
+            f"run's outputs are then moved to {out / PREVIOUS_RUNS}/<time>/, not deleted).")
 
 
-def _prepare_output_dir(recipe: Recipe, out: Path, resume_from: Path | None) -> None:
-    """Main process only: clear the outputs of an earlier run when starting fresh; write the resolved recipe."""
+#: What a run writes in its output directory; a fresh start (``train.resume=never``) moves these aside.
+RUN_OUTPUTS = ("checkpoints", "final", "final_ema", "metrics.jsonl", "metrics.png", "recipe.yaml")
+#: Folder of ``output_dir`` that keeps the outputs of earlier runs replaced by ``train.resume=never``.
+PREVIOUS_RUNS = "previous"
+
+
+def _prepare_output_dir(recipe: Recipe, out: Path, resume_from: Path | None) -> Path | None:
+    """Main process only: move an earlier run's outputs aside when starting fresh; write the resolved recipe.
+
+    Nothing is deleted: the earlier outputs go to ``<out>/previous/<UTC time>/``. Returns that folder, or None.
+    """
+    moved_to = None
     if resume_from is None:
-        for name in ("checkpoints", "final", "final_ema"):
-            shutil.rmtree(out / name, ignore_errors=True)
-        for name in ("metrics.jsonl", "metrics.png"):
-            (out / name).unlink(missing_ok=True)
+        present = [name for name in RUN_OUTPUTS if (out / name).exists()
+                   and (name != "recipe.yaml" or any((out / n).exists() for n in RUN_OUTPUTS[:-1]))]
+        if present:
+            moved_to = out / PREVIOUS_RUNS / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+            suffix = 1
+            while moved_to.exists():
+                moved_to = moved_to.with_name(f"{moved_to.name.split('.')[0]}.{suffix}")
+                suffix += 1
+            moved_to.mkdir(parents=True)
+            for name in present:
+                os.replace(out / name, moved_to / name)
+            _logger.warning("train.resume=never: moved the earlier run's %s to %s", ", ".join(present), moved_to)
     out.mkdir(parents=True, exist_ok=True)
     recipe.to_yaml(out / "recipe.yaml")
+    return moved_to
+
+
+def _claim_output_dir(accelerator, out: Path) -> FolderLock | None:
+    """Check ``out`` is writable and lock it for this run (main process); every process raises if that failed."""
+    from accelerate.utils import broadcast_object_list
+
+    lock, problem = None, None
+    if accelerator.is_main_process:
+        try:
+            ensure_writable_dir(out, "train.output_dir")
+            lock = FolderLock(out, "train.output_dir", fix=", or use another train.output_dir").acquire()
+        except ValueError as err:
+            problem = err
+    problem = broadcast_object_list([problem])[0]
+    if problem is not None:
+        raise problem
+    return lock
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -135,10 +195,7 @@ def train(recipe: Recipe) -> TrainResult:
         NonFiniteLossError: The loss became NaN / inf; the last good checkpoint stays ``latest``.
     """
     from accelerate import Accelerator
-    from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
-    from timm.optim import create_optimizer_v2
-    from timm.scheduler import create_scheduler_v2
-    from timm.utils import ModelEmaV3
+    from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration
 
     check_data_paths(recipe)
     t = recipe.train
@@ -149,19 +206,29 @@ def train(recipe: Recipe) -> TrainResult:
         dataloader_config=DataLoaderConfiguration(split_batches=True, use_seedable_sampler=True),
         project_config=ProjectConfiguration(project_dir=str(out), automatic_checkpoint_naming=False),
         step_scheduler_with_optimizer=False)
+    lock = _claim_output_dir(accelerator, out)
+    try:
+        return _train(recipe, accelerator, out)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train(recipe: Recipe, accelerator, out: Path) -> TrainResult:
+    from accelerate.utils import set_seed
+    from timm.optim import create_optimizer_v2
+    from timm.scheduler import create_scheduler_v2
+    from timm.utils import ModelEmaV3
+
+    t = recipe.train
     set_seed(t.seed)
     main = accelerator.is_main_process
     ckpt = CheckpointManager(out / "checkpoints", keep=t.keep_checkpoints)
     resume_from = ckpt.latest() if t.resume == "auto" else None
     if resume_from is not None:
         _check_same_recipe(recipe, out)
-    accelerator.wait_for_everyone()  # nobody reads the output directory while the main process clears it
-    if main:
-        _prepare_output_dir(recipe, out, resume_from)
-    accelerator.wait_for_everyone()
-    metrics = MetricsLog(out / "metrics.jsonl", enabled=main)
 
-    model = build_model(recipe)
+    model = _sync_batchnorm(build_model(recipe), t.sync_bn, accelerator.num_processes)
     if t.channels_last:
         model = model.to(memory_format=torch.channels_last)
     mean, std = resolve_normalization(recipe, model)
@@ -176,6 +243,12 @@ def train(recipe: Recipe) -> TrainResult:
     scheduler = _build_scheduler(recipe, optimizer, updates_per_epoch, create_scheduler_v2)
     ema = ModelEmaV3(model, decay=t.ema_decay) if t.ema else None
     objective = Objective(recipe)
+    # only now, with every setting built and checked, may a fresh start move an earlier run's outputs aside
+    accelerator.wait_for_everyone()
+    if main:
+        _prepare_output_dir(recipe, out, resume_from)
+    accelerator.wait_for_everyone()
+    metrics = MetricsLog(out / "metrics.jsonl", enabled=main)
 
     model, optimizer, train_loader, eval_loader = accelerator.prepare(
         model, optimizer, data.train_loader, data.eval_loader)
@@ -282,7 +355,8 @@ def train_one_epoch(
     main = accelerator.is_main_process
     pbar = tqdm(total=batches_per_epoch, initial=skip, desc=f"epoch {state.epoch + 1}/{t.epochs}",
                 disable=not main, dynamic_ncols=True, leave=False)
-    window = dict(loss=0.0, parts={}, count=0, images=0, start=time.perf_counter())
+    window = state.log_window  # checkpointed: a resumed run averages over the same micro-batches
+    timer = dict(images=0, start=time.perf_counter())  # throughput of this process's own work only
     global_batch = recipe.data.batch_size // t.grad_accum_steps
     for batch_idx, (images, target) in enumerate(batches, start=skip):
         if batch_idx >= batches_per_epoch:
@@ -313,7 +387,7 @@ def train_one_epoch(
         for n, v in zip(names, values[1:], strict=True):
             window["parts"][n] = window["parts"].get(n, 0.0) + v
         window["count"] += 1
-        window["images"] += global_batch
+        timer["images"] += global_batch
         pbar.update(1)
         if not accelerator.sync_gradients:
             continue
@@ -325,13 +399,14 @@ def train_one_epoch(
         lr = optimizer.param_groups[0]["lr"]
         pbar.set_postfix(loss=f"{values[0]:.3f}", lr=f"{lr:.3g}")
         if state.global_step % t.log_every_steps == 0 or state.step_in_epoch == batches_per_epoch:
-            elapsed = max(time.perf_counter() - window["start"], 1e-9)
+            elapsed = max(time.perf_counter() - timer["start"], 1e-9)
             n = window["count"]
-            metrics.write("train", epoch=state.epoch + 1, step=state.global_step,
-                          loss=window["loss"] / n, **{f"loss_{k}": v / n for k, v in window["parts"].items()},
-                          lr=lr, images_per_s=window["images"] / elapsed,
-                          views_per_s=window["images"] * num_splits / elapsed)
-            window = dict(loss=0.0, parts={}, count=0, images=0, start=time.perf_counter())
+            parts = {f"loss_{k}": v / n for k, v in sorted(window["parts"].items())}
+            metrics.write("train", epoch=state.epoch + 1, step=state.global_step, loss=window["loss"] / n, **parts,
+                          lr=lr, images_per_s=timer["images"] / elapsed,
+                          views_per_s=timer["images"] * num_splits / elapsed)
+            window = state.log_window = empty_log_window()
+            timer = dict(images=0, start=time.perf_counter())
         if (t.checkpoint_every_steps and state.global_step % t.checkpoint_every_steps == 0
                 and state.step_in_epoch < batches_per_epoch):
             ckpt.save(accelerator, state)

@@ -17,6 +17,7 @@ import dataclasses
 import difflib
 import math
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -44,6 +45,19 @@ __all__ = [
 
 #: Dataset names (prefixes) the training data builder understands.
 DATASET_KINDS = ("synthetic", "", "folder", "tar", "torch/", "hfds/")
+class _RecipeLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that also reads ``1e-4`` as a float (YAML 1.2); YAML 1.1 wants ``1.0e-4``."""
+
+
+_RecipeLoader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_RecipeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+
+def _load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_RecipeLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
 #: AugMix backends: 'pil' (per image in the loader workers) or 'batched' (per-sample AugMix on the device, after
 #: the loader; see ``timm_augmix_plugin.augmix.BatchedAugMix``).
 AUGMIX_BACKENDS = ("pil", "batched")
@@ -225,6 +239,9 @@ class TrainSection:
         max_steps_per_epoch: Stop each epoch after this many micro-batches (smoke tests); None runs full epochs.
         cpu: Train on the CPU even when an accelerator is present.
         channels_last: Use the channels-last memory format for the model and its inputs (often faster, on CPUs too).
+        sync_bn: BatchNorm statistics over the global batch of all processes (``GlobalBatchNorm``, CPU and GPU), so a
+            several-process run follows the 1-process run; None (default) = on when there are several processes and
+            the model has BatchNorm; false = per-process statistics (results then depend on the process count).
     """
 
     epochs: int = 100
@@ -241,6 +258,7 @@ class TrainSection:
     max_steps_per_epoch: int | None = None
     cpu: bool = False
     channels_last: bool = False
+    sync_bn: bool | None = None
 
 
 @dataclass
@@ -376,11 +394,20 @@ def load_recipe(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] 
     """
     path = resolve_recipe_path(path)
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = _load_yaml(path.read_text())
     except yaml.YAMLError as err:
         raise ValueError(f"{path}: not valid YAML ({err}). Fix the syntax of the file.") from err
+    if raw is None:
+        raise ValueError(f"{path} is empty: a recipe needs its sections (model, data, augmix, loss, optim, sched, "
+                         f"train, eval); an empty one would train {TrainSection.epochs} epochs of every default. "
+                         f"Start from a packaged recipe, e.g. `python -m timm_augmix_plugin.train --recipe quickstart "
+                         f"--print-recipe > {path}`.")
     if not isinstance(raw, dict):
         raise TypeError(f"{path}: a recipe must be a mapping of sections, got {type(raw).__name__}.")
+    if set(raw) <= {"name", "description"}:  # unknown keys get their own message in from_dict
+        raise ValueError(f"{path} has no section ({', '.join(_SECTIONS)}), only {sorted(raw) or 'nothing'}: it "
+                         f"would train {TrainSection.epochs} epochs of every default. Add the sections, e.g. start "
+                         f"from `python -m timm_augmix_plugin.train --recipe quickstart --print-recipe`.")
     raw.setdefault("name", path.stem)
     raw = apply_overrides(raw, overrides)
     return Recipe.from_dict(raw, source=str(path))
@@ -398,7 +425,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
         dotted, text = item.split("=", 1)
         parts = dotted.strip().split(".")
         try:
-            value = yaml.safe_load(text) if text.strip() else None
+            value = _load_yaml(text) if text.strip() else None
         except yaml.YAMLError as err:
             raise ValueError(f"Override {item!r}: the value is not valid YAML ({err}).") from err
         if len(parts) == 1 and parts[0] in ("name", "description"):
@@ -608,7 +635,7 @@ def _validate(r: Recipe) -> None:
     # loss
     if lo.jsd:
         _require(a.enabled, "loss.jsd=true needs AugMix views: set augmix.enabled=true and augmix.num_splits=3.")
-        _require(a.num_splits >= 2, f"loss.jsd=true needs clean + augmented splits, but augmix.num_splits="
+        _require(a.num_splits >= 3, f"loss.jsd=true needs clean + at least 2 AugMix views, but augmix.num_splits="
                                     f"{a.num_splits}. Set augmix.num_splits=3 (clean + 2 AugMix views, as in the "
                                     f"paper).")
     _require(0.0 <= lo.smoothing < 1.0, f"loss.smoothing must be in [0, 1), got {lo.smoothing}.")

@@ -70,7 +70,14 @@ def read_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             f"{path} is not a .safetensors file; weights are read only with safetensors (no pickle). Convert it, "
             "e.g. `safetensors.torch.save_file(torch.load(path, weights_only=True), 'model.safetensors')`"
         )
-    return strip_wrapper_prefixes(load_file(str(path), device="cpu"))
+    try:
+        state_dict = load_file(str(path), device="cpu")
+    except Exception as err:  # safetensors raises its own SafetensorError (and OSError / ValueError) on bad files
+        raise ValueError(
+            f"{path} is not a readable safetensors file ({type(err).__name__}: {err}); it is truncated or corrupt. "
+            "Copy or export it again (training writes <out>/final/model.safetensors)"
+        ) from None
+    return strip_wrapper_prefixes(state_dict)
 
 
 def weights_in_folder(folder: Path) -> Path:

@@ -6,10 +6,13 @@ process was started that way (``ACCELERATE_USE_CPU`` set, no ``WORLD_SIZE`` yet,
 asked for N > 1 CPU processes) it restarts the same module under ``torch.distributed.run`` with N local processes;
 accelerate then sees ``WORLD_SIZE=N`` with ``use_cpu`` and sets up the gloo (MULTI_CPU) backend.
 :func:`use_cpu` is the entry points' shared rule for building their ``Accelerator`` on the CPU.
+:func:`die_with_launcher` makes every process of a launch end when its launcher ends: ``torch.distributed.run`` starts
+its workers in their own sessions, so killing the launcher would otherwise leave them training.
 """
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -67,6 +70,46 @@ def requested_cpu_processes() -> int:
     return max(int(args.num_processes or 1), 1)
 
 
+def _set_parent_death_signal(sig: int) -> bool:
+    """Ask Linux to send ``sig`` to this process when its parent ends (``prctl(PR_SET_PDEATHSIG)``; kept by exec)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(1, int(sig), 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
+def launched() -> bool:
+    """Whether this process was started by a launcher (``torch.distributed.run`` / ``accelerate launch``)."""
+    return "LOCAL_RANK" in os.environ or "TORCHELASTIC_RUN_ID" in os.environ or _parent_launch_args() is not None
+
+
+def die_with_launcher() -> None:
+    """When started by a launcher, end this process (SIGTERM) as soon as the launcher ends, however it ends.
+
+    A no-op for a process started by hand (``python -m ...``) and off Linux. Called first by the entry points.
+    """
+    if not launched():
+        return
+    parent = os.getppid()
+    if _set_parent_death_signal(signal.SIGTERM) and (parent == 1 or not _alive(parent)):
+        os._exit(143)  # the launcher ended before the signal was armed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -84,4 +127,10 @@ def maybe_relaunch(module: str, argv: list[str]) -> int | None:
     cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--nnodes=1",
            "--master_addr=127.0.0.1", f"--master_port={_free_port()}", "-m", module, *argv]
     print(f"accelerate launch --cpu --num_processes {nproc}: starting {nproc} CPU processes (gloo)", file=sys.stderr)
-    return subprocess.call(cmd, env=env)
+    die_with_launcher()  # this process ends with `accelerate launch`, torch.distributed.run with this process
+    return subprocess.call(cmd, env=env, preexec_fn=_torchrun_dies_with_us)
+
+
+def _torchrun_dies_with_us() -> None:
+    # SIGTERM lets torch.distributed.run stop its workers; they also watch their own parent (die_with_launcher)
+    _set_parent_death_signal(signal.SIGTERM)

@@ -51,6 +51,8 @@ def load_image(path: str | Path, max_side: int | None = DEFAULT_MAX_SIDE) -> Ima
         raise ValueError(
             f"{path} is not an image format Pillow can read; convert it to PNG or JPEG first."
         ) from e
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:  # truncated / corrupt data
+        raise ValueError(f"{path} cannot be decoded ({e}); the file is truncated or corrupt.") from None
     img = ensure_rgb_image(img, what="timm-augmix show")
     if max_side is not None and max(img.size) > max_side:
         scale = max_side / max(img.size)
