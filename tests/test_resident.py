@@ -219,3 +219,11 @@ def test_compiled_step_plumbing_matches_eager(packs, tmp_path):
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-5) for k in a)
     with pytest.raises(ValueError, match="is not one of"):
         train_resident(_run(packs, tmp_path / "x", compile="fast"))
+
+
+def test_one_run_per_folder(packs, tmp_path):
+    from timm_augmix_plugin.utils.run_lock import FolderInUseError, FolderLock
+
+    with FolderLock(tmp_path / "busy"):
+        with pytest.raises(FolderInUseError, match="in use"):
+            train_resident(_run(packs, tmp_path / "busy"))

@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -224,10 +225,25 @@ def _evaluate(model, images: torch.Tensor, labels: torch.Tensor, normalize: _Nor
 def train_resident(run: ResidentRun) -> dict:
     """Train ``run`` (resuming from its checkpoint files when present); returns a summary dict.
 
+    One run per folder: ``out`` and the checkpoint folder are locked for the whole run.
+
     Raises:
         NonFiniteLossError: the loss became NaN / inf (the last checkpoint is kept).
-        ValueError: a checkpoint of another recipe, or an inconsistent pair of checkpoint files.
+        ValueError: a checkpoint of another recipe, an inconsistent pair of checkpoint files, or a folder in use
+            by another run (:class:`~timm_augmix_plugin.utils.run_lock.FolderInUseError`).
     """
+    from ..utils.run_lock import FolderLock
+
+    folders = {Path(run.out).resolve(): "--out"}
+    if run.checkpoint_dir is not None:
+        folders.setdefault(Path(run.checkpoint_dir).resolve(), "--checkpoint-dir")
+    with contextlib.ExitStack() as stack:
+        for folder, what in folders.items():
+            stack.enter_context(FolderLock(folder, what))
+        return _train_resident(run)
+
+
+def _train_resident(run: ResidentRun) -> dict:
     from timm.optim import create_optimizer_v2
     from timm.scheduler import create_scheduler_v2
 
