@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
+import re
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,8 +251,8 @@ def _torch_load(path: Path, trust_pickle: bool) -> object:
         with torch.serialization.safe_globals(list(SAFE_PICKLE_TYPES)):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        reason = next((line.strip() for line in str(err).splitlines() if "GLOBAL" in line or "Unsupported" in line),
-                      str(err).splitlines()[0])
+        found = re.search(r"GLOBAL ([\w.]+)", str(err))
+        reason = f"e.g. {found.group(1)}" if found else "see torch.load(weights_only=True)"
         raise ValueError(
             f"{path} holds pickled objects other than tensors, plain containers and argparse.Namespace ({reason}); "
             "they are not unpickled, because unpickling can run code. If you trust the file, convert it once: "
