@@ -25,10 +25,10 @@ from timm.data import AugMixDataset, create_transform
 from torch.utils.data import Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from augmix_throughput import DEFAULT_TAR, load_images  # noqa: E402  (same images as the transform benchmark)
+from augmix_throughput import DEFAULT_TAR, load_images  # same images as the transform benchmark
 
-import timm_augmix_plugin  # noqa: E402,F401  (installs the hooks)
-from timm_augmix_plugin.constants import CIFAR_MEAN, CIFAR_STD  # noqa: E402
+import timm_augmix_plugin  # noqa: F401  (installs the hooks)
+from timm_augmix_plugin.constants import CIFAR_MEAN, CIFAR_STD
 
 TIMM_POLICY = "augmix-m3-w3"
 PLUGIN_POLICY = "augmix_paper"

@@ -9,7 +9,8 @@ No ``from __future__ import annotations`` here or in the model modules: TorchScr
 ``forward`` and of class attributes and cannot parse postponed (string) ones such as ``'list[dict[str, Any]]'``.
 """
 import math
-from typing import Any, Callable, ClassVar, List, Optional, Tuple, Union
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import torch
 from timm.layers import SelectAdaptivePool2d
@@ -164,7 +165,7 @@ class CifarClassifierBase(nn.Module):
         """Return the final classification layer (``nn.Identity`` after ``reset_classifier(0)``)."""
         return getattr(self, self.classifier_attr)
 
-    def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None) -> None:
+    def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
         """Replace the classifier with a freshly initialised one.
 
         Args:
@@ -191,7 +192,7 @@ class CifarClassifierBase(nn.Module):
         """Trunk: image batch (N, C, H, W) -> feature map (N, num_features, H', W')."""
         raise NotImplementedError
 
-    def _intermediate_stages(self) -> List[Callable[[torch.Tensor], torch.Tensor]]:
+    def _intermediate_stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
         """The trunk cut at the ``feature_info`` points: stage ``i`` maps feature ``i - 1`` (or the image) to feature
         ``i``. Running them all, then :meth:`_forward_tail`, equals :meth:`forward_features`."""
         raise NotImplementedError
@@ -207,12 +208,12 @@ class CifarClassifierBase(nn.Module):
     def forward_intermediates(
             self,
             x: torch.Tensor,
-            indices: Optional[Union[int, List[int]]] = None,
+            indices: int | list[int] | None = None,
             norm: bool = False,
             stop_early: bool = False,
             output_fmt: str = "NCHW",
             intermediates_only: bool = False,
-    ) -> Union[List[torch.Tensor], Tuple[torch.Tensor, List[torch.Tensor]]]:
+    ) -> list[torch.Tensor] | tuple[torch.Tensor, list[torch.Tensor]]:
         """Forward features that also returns the ``feature_info`` maps (timm's ``forward_intermediates`` contract).
 
         Args:
@@ -246,10 +247,10 @@ class CifarClassifierBase(nn.Module):
 
     def prune_intermediate_layers(
             self,
-            indices: Union[int, List[int]] = 1,
+            indices: int | list[int] = 1,
             prune_norm: bool = False,
             prune_head: bool = True,
-    ) -> List[int]:
+    ) -> list[int]:
         """Remove the layers not needed to compute the intermediates ``indices`` (and the head if ``prune_head``).
 
         Returns:

@@ -15,7 +15,8 @@ padded tail that grows the map to 10x10 comes after the last of them.
 
 Parameter names (``features.<index>``, ``classifier``) follow the reference code so its checkpoints load as is.
 """
-from typing import Callable, List
+from collections.abc import Callable
+from itertools import pairwise
 
 import torch
 from timm.models._manipulate import checkpoint_seq
@@ -103,9 +104,9 @@ class AllConvNet(CifarClassifierBase):
             return checkpoint_seq(self.features, x)
         return self.features(x)
 
-    def _intermediate_stages(self) -> List[Callable[[torch.Tensor], torch.Tensor]]:
+    def _intermediate_stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
         bounds = (0,) + self._feature_ends[:len(self.feature_info)]
-        return [self.features[start:end] for start, end in zip(bounds[:-1], bounds[1:])]
+        return [self.features[start:end] for start, end in pairwise(bounds)]
 
     def _forward_tail(self, x: torch.Tensor) -> torch.Tensor:
         return self.features[self._feature_ends[-1]:](x)

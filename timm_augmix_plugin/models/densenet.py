@@ -7,7 +7,7 @@ With ``bottleneck=True`` each layer is BN-ReLU-conv1x1(4 * growth)-BN-ReLU-conv3
 ``(depth - 4) / 6`` layers (DenseNet-BC). Parameter names follow the reference code so its checkpoints load as is.
 """
 import math
-from typing import Callable, List
+from collections.abc import Callable
 
 import torch
 from timm.models._manipulate import checkpoint_seq
@@ -162,7 +162,7 @@ class CifarDenseNet(CifarClassifierBase):
             x = self.dense3(self.trans2(self.dense2(self.trans1(self.dense1(x)))))
         return self.relu(self.bn1(x))
 
-    def _intermediate_stages(self) -> List[Callable[[torch.Tensor], torch.Tensor]]:
+    def _intermediate_stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
         return [
             lambda x: self._run_stage(self.dense1, self.conv1(x)),
             lambda x: self._run_stage(self.dense2, self.trans1(x)),

@@ -8,7 +8,7 @@ shape changes. The paper's model is ResNeXt-29 with cardinality 4 and base width
 reference code so its checkpoints load as is.
 """
 import math
-from typing import Callable, List, Optional
+from collections.abc import Callable
 
 import torch
 from timm.models._manipulate import checkpoint_seq
@@ -31,7 +31,7 @@ class ResNeXtBottleneck(nn.Module):
             cardinality: int,
             base_width: int,
             stride: int = 1,
-            downsample: Optional[nn.Module] = None,
+            downsample: nn.Module | None = None,
     ) -> None:
         super().__init__()
         group_width = int(math.floor(planes * (base_width / 64.0)))
@@ -138,7 +138,7 @@ class CifarResNeXt(CifarClassifierBase):
             return checkpoint_seq(self.stage_3, x)
         return self.stage_3(self.stage_2(self.stage_1(x)))
 
-    def _intermediate_stages(self) -> List[Callable[[torch.Tensor], torch.Tensor]]:
+    def _intermediate_stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
         def stem_and_stage_1(x: torch.Tensor) -> torch.Tensor:
             return self._run_stage(self.stage_1, self.relu(self.bn_1(self.conv_1_3x3(x))))
 

@@ -5,7 +5,7 @@ channels (strides 1, 2, 2). Each block is BN-ReLU-conv3x3-BN-ReLU-(dropout)-conv
 1x1 convolution on the pre-activated input when the shape changes. A final BN-ReLU precedes global pooling.
 Parameter names follow the paper's ``third_party/WideResNet_pytorch/wideresnet.py`` so its checkpoints load as is.
 """
-from typing import Callable, List
+from collections.abc import Callable
 
 import torch
 from timm.models._manipulate import checkpoint_seq
@@ -130,7 +130,7 @@ class WideResNet(CifarClassifierBase):
             x = self.block3(self.block2(self.block1(x)))
         return self.relu(self.bn1(x))
 
-    def _intermediate_stages(self) -> List[Callable[[torch.Tensor], torch.Tensor]]:
+    def _intermediate_stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
         return [
             lambda x: self._run_stage(self.block1.layer, self.conv1(x)),
             lambda x: self._run_stage(self.block2.layer, x),

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pickle
 import re
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -280,7 +280,8 @@ def read_torch_checkpoint(path: str | os.PathLike, *, use_ema: bool = False,
     path = Path(path)
     obj = _torch_load(path, trust_pickle)
     if not isinstance(obj, dict):
-        raise ValueError(f"{path} holds a {type(obj).__name__}, not a state dict or a timm train.py checkpoint")
+        raise ValueError(  # noqa: TRY004  (a bad input file, reported like the other checkpoint errors)
+            f"{path} holds a {type(obj).__name__}, not a state dict or a timm train.py checkpoint")
     key = "state_dict_ema" if use_ema else "state_dict"
     if "state_dict" in obj or "state_dict_ema" in obj:
         if key not in obj:
