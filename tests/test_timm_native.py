@@ -146,8 +146,8 @@ def test_validate_style_script_on_a_hub_folder(tmp_path, split_folder):
 
 def _train_checkpoint(path, model_name="wrn16_1", args_extra=None, ema=False):
     model = timm.create_model(model_name, num_classes=3)
-    args = argparse.Namespace(model=model_name, num_classes=3, model_kwargs={}, in_chans=None, mean=None, std=None,
-                              **(args_extra or {}))
+    args = argparse.Namespace(**{**dict(model=model_name, num_classes=3, model_kwargs={}, in_chans=None, mean=None,
+                                          std=None), **(args_extra or {})})
     state = {"epoch": 0, "arch": model_name, "state_dict": model.state_dict(), "args": args, "version": 2}
     if ema:
         state["state_dict_ema"] = {k: v + 1 if v.is_floating_point() else v for k, v in model.state_dict().items()}
@@ -197,6 +197,12 @@ def test_train_checkpoint_errors_and_their_fixes(tmp_path):
     assert load_trained_model(bare, model_name="wrn16_1").model.num_classes == 3
     with pytest.raises(ValueError, match="drop --ema"):
         load_trained_model(bare, model_name="wrn16_1", use_ema=True)
+    with_data = tmp_path / "d.pth.tar"
+    _train_checkpoint(with_data, args_extra=dict(interpolation="", crop_pct=None, input_size=[3, 32, 32],
+                                                 mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25]))
+    assert read_torch_checkpoint(with_data).data_config == dict(mean=[0.5] * 3, std=[0.25] * 3, input_size=[3, 32, 32])
+    cfg = load_trained_model(with_data).model.pretrained_cfg  # train.py's --mean/--std decide the preprocessing
+    assert cfg["mean"] == (0.5, 0.5, 0.5) and cfg["std"] == (0.25,) * 3 and cfg["interpolation"] == "bilinear"
     ema = tmp_path / "ema.pth.tar"
     _train_checkpoint(ema, ema=True)
     assert read_torch_checkpoint(ema, use_ema=True).state_dict["fc.bias"].eq(1).all()

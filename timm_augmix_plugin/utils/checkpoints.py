@@ -302,7 +302,7 @@ def read_torch_checkpoint(path: str | os.PathLike, *, use_ema: bool = False,
     model_kwargs = dict(args.get("model_kwargs") or {})
     if args.get("in_chans") is not None:
         model_kwargs.setdefault("in_chans", int(args["in_chans"]))
-    data_config = {k: args[k] for k in _ARGS_DATA_CONFIG if args.get(k) is not None}
+    data_config = {k: args[k] for k in _ARGS_DATA_CONFIG if args.get(k)}  # unset: None, or '' for interpolation
     num_classes = args.get("num_classes")
     return TorchCheckpoint(state_dict=state_dict, architecture=arch,
                            num_classes=int(num_classes) if num_classes is not None else None,
