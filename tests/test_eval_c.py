@@ -301,9 +301,9 @@ class TestModelLoading:
         assert loaded.weights_sha256 == state_dict_sha256(make_model().state_dict())
 
     def test_rejects_pickle_and_mismatches(self, tmp_path, model_dir):
-        torch.save(make_model().state_dict(), tmp_path / "weights.pth")
-        with pytest.raises(ValueError, match="only with safetensors"):
-            load_model("test_resnet", checkpoint=tmp_path / "weights.pth")
+        torch.save(make_model().state_dict(), tmp_path / "weights.pth")  # a bare state dict reads weights_only
+        loaded = load_model("test_resnet", checkpoint=tmp_path / "weights.pth")
+        assert loaded.weights_sha256 == state_dict_sha256(make_model().state_dict())
         (tmp_path / "ckpt").mkdir()
         torch.save({}, tmp_path / "ckpt" / "pytorch_model.bin")
         with pytest.raises(FileNotFoundError, match="pytorch_model.bin"):

@@ -275,13 +275,13 @@ class TestRefusals:
         with pytest.raises(FileNotFoundError, match="--recipe"):
             build_hub_folder(run["final"], run["results"], tmp_path / "hub" / "x")
 
-    def test_pickle_only_checkpoint_is_refused(self, tmp_path):
+    def test_torch_file_without_weights_is_refused(self, tmp_path):
         run = make_run(tmp_path / "run", plots=False)
         (run["final"] / "model.safetensors").unlink()
         torch.save({}, run["final"] / "pytorch_model.bin")
-        with pytest.raises(FileNotFoundError, match="only safetensors"):
+        with pytest.raises(FileNotFoundError, match="torch checkpoint files"):
             build_hub_folder(run["final"], run["results"], tmp_path / "hub" / "x")
-        with pytest.raises(ValueError, match="not a .safetensors file"):
+        with pytest.raises(ValueError, match="not a timm train.py checkpoint or a state dict"):
             build_hub_folder(run["final"] / "pytorch_model.bin", run["results"], tmp_path / "hub" / "x")
 
     def test_wrong_num_classes_for_bare_file(self, tmp_path):

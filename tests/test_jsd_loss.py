@@ -33,7 +33,7 @@ def _reference_jsd(logits, target, base, alpha=12.0, splits=3):
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
 def test_plain_ce_equals_timms_jsd_cross_entropy_values_and_gradients(smoothing):
     logits, target = _batch()
-    ours = timm.loss.create_classification_loss(loss_type="ce", jsd_splits=3, jsd_alpha=12.0, smoothing=smoothing)
+    ours = timm.loss.create_classification_loss(loss_type="jsd_ce", jsd_splits=3, jsd_alpha=12.0, smoothing=smoothing)
     assert isinstance(ours, JsdLoss)
     theirs = JsdCrossEntropy(num_splits=3, alpha=12, smoothing=smoothing)
     a = ours(logits, target.repeat(3))
@@ -61,7 +61,7 @@ def test_mixture_is_clamped_before_the_log():
 
 def test_label_smoothing_base():
     logits, target = _batch(2)
-    loss = timm.loss.create_classification_loss(loss_type="ce", smoothing=0.1, jsd_splits=3)
+    loss = timm.loss.create_classification_loss(loss_type="jsd_ce", smoothing=0.1, jsd_splits=3)
     assert isinstance(loss.base_loss, LabelSmoothingCrossEntropy)
     assert torch.allclose(loss(logits, target), _reference_jsd(logits, target, LabelSmoothingCrossEntropy(0.1)))
 
@@ -75,7 +75,7 @@ def test_alpha_scales_only_the_js_term():
 
 def test_bce_wraps_with_per_class_bernoulli_consistency():
     logits, target = _batch(4)
-    loss = timm.loss.create_classification_loss(loss_type="bce", jsd_splits=3)
+    loss = timm.loss.create_classification_loss(loss_type="jsd_bce", jsd_splits=3)
     assert isinstance(loss.base_loss, BinaryCrossEntropy) and loss.distribution == "sigmoid"
     value = loss(logits, target)
     assert torch.isfinite(value)
@@ -97,7 +97,7 @@ def test_soft_targets_with_split_mixup_apply_the_same_mix_to_every_split():
         assert torch.equal(clean, aug1) and torch.equal(clean, aug2)  # same images in -> same mix out
         assert not torch.equal(clean, base)
         assert soft.shape == (B, C) and torch.allclose(soft.sum(1), torch.ones(B))
-    loss = timm.loss.create_classification_loss(loss_type="ce", soft_targets=True, jsd_splits=3)
+    loss = timm.loss.create_classification_loss(loss_type="jsd_ce", soft_targets=True, jsd_splits=3)
     assert isinstance(loss.base_loss, SoftTargetCrossEntropy)
     logits, _ = _batch(5)
     assert torch.allclose(loss(logits, soft), _reference_jsd(logits, soft, SoftTargetCrossEntropy()))
@@ -116,12 +116,42 @@ def test_timms_own_jsd_keeps_working_and_alpha_is_settable():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(loss_type="ce", jsd_alpha=3.0), "needs jsd_splits >= 2"),
+    (dict(loss_type="ce", jsd_alpha=3.0), "use loss_type='jsd_ce' with jsd_splits=3"),
+    (dict(loss_type="ce", jsd_splits=3, jsd_alpha=3.0), "use loss_type='jsd_ce'"),
+    (dict(loss_type="jsd_ce"), "needs jsd_splits >= 2"),
+    (dict(loss_type="jsd_ce", jsd_splits=1), "needs jsd_splits >= 2"),
+    (dict(loss_type="jsd_nope", jsd_splits=3), "Unknown loss type 'nope'"),
     (dict(loss_type="jsd", jsd_splits=1), "jsd_splits > 1"),
+    (dict(loss_type="jsd", jsd_splits=1, jsd_alpha=3.0), "num_splits >= 2"),
 ])
 def test_factory_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         timm.loss.create_classification_loss(**kwargs)
+
+
+def test_every_fix_the_factory_errors_suggest_works():
+    assert isinstance(timm.loss.create_classification_loss(loss_type="jsd_ce", jsd_splits=3), JsdLoss)
+    assert isinstance(timm.loss.create_classification_loss(loss_type="jsd_ce", jsd_splits=3, jsd_alpha=3.0), JsdLoss)
+
+
+@pytest.mark.parametrize("kwargs", [dict(loss_type="ce", jsd_splits=3), dict(loss_type="bce", jsd_splits=3),
+                                    dict(loss_type="ce", jsd_splits=3, smoothing=0.1), dict(jsd_splits=2)])
+def test_jsd_splits_keeps_its_timm_meaning(kwargs):
+    """timm documents jsd_splits as "'jsd' only": with another loss_type it is ignored, plugin or not."""
+    loss = timm.loss.create_classification_loss(**kwargs)
+    assert not isinstance(loss, JsdLoss)
+    plain = dict(kwargs)
+    plain.pop("jsd_splits")
+    assert repr(loss) == repr(timm.loss.create_classification_loss(**plain))
+
+
+@pytest.mark.parametrize("base", ["ce", "bce", "poly"])
+def test_plugin_loss_types_equal_the_plugin_factory(base):
+    logits, target = _batch(6)
+    hooked = timm.loss.create_classification_loss(loss_type=f"jsd_{base}", jsd_splits=3, jsd_alpha=5.0)
+    direct = create_jsd_loss(base, num_splits=3, alpha=5.0)
+    assert type(hooked.base_loss) is type(direct.base_loss) and hooked.alpha == 5.0
+    assert torch.allclose(hooked(logits, target), direct(logits, target))
 
 
 def test_batch_shape_errors():
@@ -135,7 +165,7 @@ def test_batch_shape_errors():
 def test_split_batchnorm_with_jsd_batches():
     model = timm.create_model("resnet10t", num_classes=C)
     model = convert_splitbn_model(model, 3)
-    loss_fn = timm.loss.create_classification_loss(loss_type="ce", jsd_splits=3)
+    loss_fn = timm.loss.create_classification_loss(loss_type="jsd_ce", jsd_splits=3)
     x = torch.randn(3 * 4, 3, 32, 32)
     x[4:] += 2.0  # augmented splits with other statistics than the clean one
     loss = loss_fn(model(x), torch.randint(0, C, (4,)))

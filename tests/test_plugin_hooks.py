@@ -72,6 +72,7 @@ def test_timm_policies_unchanged_under_fixed_seed(policy, use_prefetcher):
     dict(), dict(loss_type="ce", smoothing=0.1), dict(loss_type="ce", soft_targets=True), dict(loss_type="bce"),
     dict(loss_type="jsd", jsd_splits=3), dict(loss_type="jsd", jsd_splits=2, smoothing=0.2),
     dict(loss_type="poly"), dict(loss_type="bce", multi_label=True), dict(loss_type="ce", jsd_splits=1),
+    dict(loss_type="ce", jsd_splits=3), dict(loss_type="bce", jsd_splits=3, smoothing=0.1),
 ])
 def test_timm_losses_unchanged(kwargs):
     with_plugin = timm.loss.create_classification_loss(**kwargs)

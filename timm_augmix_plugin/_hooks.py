@@ -3,7 +3,7 @@
 Three hooks are installed, each at the narrowest point timm looks up at call time:
 
 * ``timm.data.transforms_factory`` globals: the ``augmix_paper...`` policy strings of ``create_transform``;
-* ``timm.loss.create_classification_loss``: any base loss combined with ``jsd_splits >= 2``;
+* ``timm.loss.create_classification_loss``: the plugin's ``loss_type='jsd_<base>'`` names (and ``jsd_alpha``);
 * timm's model registry: the paper's CIFAR architectures (names timm already has are never touched).
 
 Every other name keeps exactly the behaviour timm has without the plugin.

@@ -32,6 +32,9 @@ from .pil_ops import apply_op_any
 from .sampling import AugMixParams, sample_augmix_params
 
 OUTPUTS = ("float", "uint8")
+#: Attribute set (True) on the tensors :class:`AugMixPaper` has normalised itself, so that
+#: :class:`NormalizedToTensor` passes them on instead of normalising them a second time.
+NORMALIZED_MARK = "augmix_normalized"
 
 
 def _as_tensor(img: Image.Image | np.ndarray) -> torch.Tensor:
@@ -86,6 +89,50 @@ def _normalisation(mean: Sequence[float] | None, std: Sequence[float] | None) ->
     return scale, bias
 
 
+def normalized_chw(img: Image.Image | np.ndarray, scale_values: Sequence[float], bias: torch.Tensor) -> torch.Tensor:
+    """``scale * pixels + bias`` of an RGB image as a (3, H, W) float32 tensor, in one compiled pass."""
+    pixels = _pixels(img)
+    out = bias.expand(3, pixels.shape[0], pixels.shape[1]).clone(memory_format=torch.contiguous_format)
+    _add_hwc_to_chw(out.numpy(), pixels, *(np.float32(s) for s in scale_values))
+    return out
+
+
+class NormalizedToTensor:
+    """timm's final ``MaybeToTensor() + Normalize(mean, std)`` for pipelines around :class:`AugMixPaper`, fused.
+
+    A PIL RGB image (the clean view) becomes the normalised (3, H, W) float32 tensor in one compiled pass; a tensor
+    that :class:`AugMixPaper` normalised itself (it carries :data:`NORMALIZED_MARK`) is passed on; any other tensor is
+    normalised as timm's ``Normalize`` would. Same numbers as timm's two steps up to float32 rounding.
+
+    Args:
+        mean: normalisation mean (RGB).
+        std: normalisation std (RGB).
+    """
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        self.mean = tuple(float(v) for v in (mean.flatten().tolist() if isinstance(mean, torch.Tensor) else mean))
+        self.std = tuple(float(v) for v in (std.flatten().tolist() if isinstance(std, torch.Tensor) else std))
+        self._scale, self._bias = _normalisation(self.mean, self.std)
+        self._scale_values = self._scale.flatten().tolist()
+        self._mean_t = torch.tensor(self.mean).view(-1, 1, 1)
+        self._std_t = torch.tensor(self.std).view(-1, 1, 1)
+
+    def __call__(self, pic: Image.Image | np.ndarray | torch.Tensor) -> torch.Tensor:
+        if isinstance(pic, torch.Tensor):
+            if getattr(pic, NORMALIZED_MARK, False):
+                return pic
+            return (pic - self._mean_t) / self._std_t
+        if isinstance(pic, Image.Image) and pic.mode != "RGB" or isinstance(pic, np.ndarray) and (
+                pic.dtype != np.uint8 or pic.ndim != 3 or pic.shape[2] != 3):
+            from torchvision.transforms import functional as F
+
+            return F.normalize(F.to_tensor(pic), self.mean, self.std)
+        return normalized_chw(pic, self._scale_values, self._bias)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(mean={self.mean}, std={self.std})"
+
+
 class AugMixPaper:
     """AugMix exactly as the paper's ``aug()``: ``(1 - m) * x + m * sum_i w_i * chain_i(x)``.
 
@@ -115,6 +162,12 @@ class AugMixPaper:
             raise ValueError("AugMixPaper: output='uint8' cannot be normalised; drop mean/std or use output='float'.")
         self.output = output
         self.generator = generator
+        self.set_normalization(mean, std)
+
+    def set_normalization(self, mean: Sequence[float] | None, std: Sequence[float] | None) -> None:
+        """Normalise the output in the mixing pass with ``mean``/``std`` (None, None: float output in [0, 1])."""
+        if mean is not None and self.output == "uint8":
+            raise ValueError("AugMixPaper: output='uint8' cannot be normalised; drop mean/std or use output='float'.")
         self.mean, self.std = mean, std
         self._scale, self._bias = _normalisation(mean, std)
         self._scale_values = self._scale.flatten().tolist()
@@ -181,7 +234,9 @@ class AugMixPaper:
         """Apply given parameters: the deterministic half of the transform."""
         img = ensure_rgb_image(img)
         if self.mean is not None:
-            return self._add_mix(self._bias_planes(img), params, self._chain_outputs(img, params), img)
+            out = self._add_mix(self._bias_planes(img), params, self._chain_outputs(img, params), img)
+            setattr(out, NORMALIZED_MARK, True)
+            return out
         pixels = self._mixed_pixels(img, params)  # pixel units first: the [0, 1] output range holds to the last bit
         if self.output == "uint8":
             return pixels.round_().clamp_(0, 255).to(torch.uint8).permute(2, 0, 1).contiguous()
@@ -226,9 +281,7 @@ class AugMixJSD:
     def __call__(self, img: Image.Image) -> tuple[torch.Tensor, ...]:
         aug = self.augmix
         img = ensure_rgb_image(img)
-        pixels = _pixels(img)
-        clean = aug._bias_planes(img)
-        _add_hwc_to_chw(clean.numpy(), pixels, *(np.float32(s) for s in aug._scale_values))
+        clean = normalized_chw(img, aug._scale_values, aug._bias)
         views = [clean]
         for _ in range(self.num_views):
             params = aug.make_params(img)

@@ -17,7 +17,8 @@ COMMIT_LIMIT_MB = 20
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the ``card`` options."""
     parser.add_argument("--checkpoint", required=True,
-                        help="training's <out>/final folder (config.json + model.safetensors) or a .safetensors file")
+                        help="training's <out>/final folder (config.json + model.safetensors), a .safetensors file, or "
+                             "a timm train.py checkpoint (.pth.tar; for its EMA weights `timm-augmix convert --ema`)")
     parser.add_argument("--results", required=True,
                         help="results.json written by `timm-augmix eval-c` for these weights")
     parser.add_argument("--recipe", default=None,

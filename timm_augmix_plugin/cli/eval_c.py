@@ -50,8 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--model", required=True,
                    help="timm model name (e.g. wrn40_2, resnet50.a1_in1k), hf-hub:org/name or local-dir:DIR")
     m.add_argument("--checkpoint", default=None,
-                   help="with a timm name: .safetensors file, or folder with model.safetensors (training final/ or "
-                        "checkpoint folder)")
+                   help="with a timm name: .safetensors file, folder with model.safetensors (training final/ or "
+                        "checkpoint folder), or timm train.py checkpoint (.pth.tar; EMA weights: `timm-augmix convert "
+                        "--ema`)")
     m.add_argument("--num-classes", type=int, default=None, help="classifier size (default: from the checkpoint)")
     m.add_argument("--img-size", type=int, default=None,
                    help="input size to evaluate at, overriding the model's pretrained_cfg (must match the -C images)")

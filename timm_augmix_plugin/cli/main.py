@@ -17,6 +17,8 @@ SUBCOMMANDS: dict[str, str] = {
     "publish": "timm_augmix_plugin.cli.publish",
     "show": "timm_augmix_plugin.cli.show",
     "compare": "timm_augmix_plugin.cli.compare",
+    "convert": "timm_augmix_plugin.cli.convert",
+    "run": "timm_augmix_plugin.cli.run_script",
 }
 
 
@@ -35,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen subcommand; returns the process exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if len(argv) >= 2 and argv[0] == "run" and argv[1] not in ("-h", "--help"):
+        # everything after the script belongs to the script (its own --help, options named like ours, ...)
+        from .run_script import run_script
+
+        return run_script(argv[1], argv[2:])
     args = build_parser().parse_args(argv)
     return int(args._run(args) or 0)
 

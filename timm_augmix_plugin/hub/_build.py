@@ -25,13 +25,16 @@ GENERATED_FILES = frozenset({WEIGHTS_FILE, CONFIG_FILE, RESULTS_FILE, CARD_FILE,
 
 
 def find_recipe(checkpoint: str | Path) -> Path | None:
-    """The ``recipe.yaml`` training wrote beside a checkpoint (``<out>/final`` -> ``<out>/recipe.yaml``), if any."""
+    """The ``recipe.yaml`` training wrote beside a checkpoint (``<out>/final`` -> ``<out>/recipe.yaml``), if any;
+    for a timm ``train.py`` checkpoint (``.pth.tar``), the ``args.yaml`` timm wrote beside it."""
     checkpoint = Path(checkpoint)
     start = checkpoint if checkpoint.is_dir() else checkpoint.parent
     for folder in (start, start.parent, start.parent.parent):
         candidate = folder / "recipe.yaml"
         if candidate.is_file():
             return candidate
+    if checkpoint.name.endswith(".pth.tar") and (start / "args.yaml").is_file():
+        return start / "args.yaml"
     return None
 
 

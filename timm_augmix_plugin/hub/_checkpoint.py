@@ -21,11 +21,11 @@ def load_checkpoint(
         model_name: str | None = None,
         num_classes: int | None = None,
 ) -> LoadedCheckpoint:
-    """Build the timm model of a checkpoint and load its weights strictly (safetensors only, never pickle).
+    """Build the timm model of a checkpoint and load its weights strictly (no pickled code is run).
 
     Args:
-        checkpoint: A ``save_for_hf`` folder (``config.json`` + ``model.safetensors``, e.g. training's ``<out>/final``)
-            or a bare ``.safetensors`` file.
+        checkpoint: A ``save_for_hf`` folder (``config.json`` + ``model.safetensors``, e.g. training's ``<out>/final``),
+            a bare ``.safetensors`` file, or a timm train.py checkpoint (``.pth.tar``, its ``state_dict``).
         model_name: timm architecture of a bare ``.safetensors`` file (ignored for folders, which name theirs).
         num_classes: Classifier size of a bare ``.safetensors`` file (ignored for folders); by default read off its
             classifier weights.

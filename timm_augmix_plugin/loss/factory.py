@@ -43,7 +43,8 @@ def create_jsd_loss(
     if loss_type == "jsd":
         if base_kwargs.get("soft_targets") or base_kwargs.get("multi_label"):
             raise ValueError("loss_type='jsd' is timm's JsdCrossEntropy (class indices only); for Mixup/CutMix or "
-                             "multi-label targets use loss_type='ce' or 'bce' with jsd_splits >= 2.")
+                             "multi-label targets use create_jsd_loss('ce' | 'bce', ...), or through timm's factory "
+                             "loss_type='jsd_ce' | 'jsd_bce' with jsd_splits >= 2.")
         return JsdCrossEntropy(num_splits=num_splits, alpha=alpha, smoothing=base_kwargs.get("smoothing", 0.0))
     base = _timm_loss_factory()(loss_type=loss_type, **base_kwargs)
     multi_label = base_kwargs.get("multi_label", False)

@@ -3,15 +3,19 @@
 Each network of the AugMix paper keeps the parameter names of the paper's code (so its released ``state_dict``s load
 unchanged) and only defines its trunk. This module adds what timm expects of a classifier on top: ``num_features``,
 ``forward_features`` / ``forward_head(x, pre_logits=...)``, ``get_classifier`` / ``reset_classifier``, gradient
-checkpointing and the paper's weight initialisation.
-"""
-from __future__ import annotations
+checkpointing, ``forward_intermediates`` / ``prune_intermediate_layers`` and the paper's weight initialisation.
 
+No ``from __future__ import annotations`` here or in the model modules: TorchScript reads the annotations of
+``forward`` and of class attributes and cannot parse postponed (string) ones such as ``'list[dict[str, Any]]'``.
+"""
 import math
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
 from timm.layers import SelectAdaptivePool2d
+from timm.models import register_notrace_module
+from timm.models._features import feature_take_indices
 from timm.models._manipulate import checkpoint_seq
 from torch import nn
 
@@ -72,6 +76,7 @@ def init_paper_weights(model: nn.Module, linear_weight: str = "default") -> None
                 nn.init.zeros_(m.bias)
 
 
+@register_notrace_module  # its input-size check is Python control flow on the shape: a leaf for FX tracing
 class FixedWindowAvgPool(nn.Module):
     """``AvgPool2d(kernel_size)`` followed by flatten, requiring a single output position.
 
@@ -110,7 +115,9 @@ class CifarClassifierBase(nn.Module):
 
     Subclasses build their trunk, then call :meth:`_init_head` to create ``global_pool``, ``head_drop`` and the final
     linear layer under the attribute name :attr:`classifier_attr` (the name the paper's code uses, so checkpoints
-    keep their keys). They implement :meth:`forward_features` returning the (N, num_features, H, W) map.
+    keep their keys). They implement :meth:`forward_features` returning the (N, num_features, H, W) map,
+    :meth:`_classify` (the classifier under its attribute name), and :meth:`_intermediate_stages` /
+    :meth:`_prune_stages` for ``forward_intermediates`` / ``prune_intermediate_layers``.
     """
 
     #: Attribute name of the final linear layer (``'fc'`` or ``'classifier'``, as in the paper's code).
@@ -125,7 +132,6 @@ class CifarClassifierBase(nn.Module):
     head_hidden_size: int
     drop_rate: float
     grad_checkpointing: bool
-    feature_info: list[dict[str, Any]]
 
     def _create_pool(self, global_pool: str) -> nn.Module:
         allowed = GLOBAL_POOL_TYPES + self.extra_pool_types
@@ -186,11 +192,86 @@ class CifarClassifierBase(nn.Module):
         """Trunk: image batch (N, C, H, W) -> feature map (N, num_features, H', W')."""
         raise NotImplementedError
 
+    def _intermediate_stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+        """The trunk cut at the ``feature_info`` points: stage ``i`` maps feature ``i - 1`` (or the image) to feature
+        ``i``. Running them all, then :meth:`_forward_tail`, equals :meth:`forward_features`."""
+        raise NotImplementedError
+
+    def _forward_tail(self, x: torch.Tensor) -> torch.Tensor:
+        """Layers of the trunk after the last ``feature_info`` point (none for most networks)."""
+        return x
+
+    def _prune_stages(self, num_kept: int) -> None:
+        """Replace the trunk's modules after stage ``num_kept - 1`` (and the tail) by ``nn.Identity``."""
+        raise NotImplementedError
+
+    def forward_intermediates(
+            self,
+            x: torch.Tensor,
+            indices: int | list[int] | None = None,
+            norm: bool = False,
+            stop_early: bool = False,
+            output_fmt: str = "NCHW",
+            intermediates_only: bool = False,
+    ) -> list[torch.Tensor] | tuple[torch.Tensor, list[torch.Tensor]]:
+        """Forward features that also returns the ``feature_info`` maps (timm's ``forward_intermediates`` contract).
+
+        Args:
+            x: Image batch (N, C, H, W).
+            indices: Take the last n stages if an int, the listed stage indices if a sequence, all if None.
+            norm: Accepted for timm's API; the last feature map is already normalised and activated.
+            stop_early: Stop after the last stage taken (the returned features are then that stage's map).
+            output_fmt: Only ``'NCHW'``.
+            intermediates_only: Return only the list of intermediate maps.
+
+        Returns:
+            ``(features, intermediates)``, or ``intermediates`` with ``intermediates_only=True``.
+        """
+        if output_fmt != "NCHW":
+            raise ValueError(f"{type(self).__name__}.forward_intermediates supports output_fmt='NCHW' only, "
+                             f"got {output_fmt!r}.")
+        stages = self._intermediate_stages()[:len(self.feature_info)]  # fewer after prune_intermediate_layers
+        take_indices, max_index = feature_take_indices(len(stages), indices)
+        if stop_early or intermediates_only:
+            stages = stages[:max_index + 1]
+        intermediates = []
+        for i, stage in enumerate(stages):
+            x = stage(x)
+            if i in take_indices:
+                intermediates.append(x)
+        if intermediates_only:
+            return intermediates
+        if len(stages) == len(self.feature_info):
+            x = self._forward_tail(x)
+        return x, intermediates
+
+    def prune_intermediate_layers(
+            self,
+            indices: int | list[int] = 1,
+            prune_norm: bool = False,
+            prune_head: bool = True,
+    ) -> list[int]:
+        """Remove the layers not needed to compute the intermediates ``indices`` (and the head if ``prune_head``).
+
+        Returns:
+            The indices taken, as :meth:`forward_intermediates` numbers them.
+        """
+        take_indices, max_index = feature_take_indices(len(self.feature_info), indices)
+        if max_index + 1 < len(self.feature_info):
+            self._prune_stages(max_index + 1)
+        if prune_head:
+            self.reset_classifier(0, "")
+        return take_indices
+
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         """Pool, apply dropout and classify a feature map; ``pre_logits=True`` stops before the classifier."""
         x = self.global_pool(x)
         x = self.head_drop(x)
-        return x if pre_logits else self.get_classifier()(x)
+        return x if pre_logits else self._classify(x)
+
+    def _classify(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the classifier; each network names its attribute (TorchScript cannot follow ``getattr``)."""
+        raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (N, num_classes) for an image batch (N, C, H, W)."""

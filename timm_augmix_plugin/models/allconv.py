@@ -6,14 +6,20 @@ GELU approximation ``sigmoid(1.702 x) * x``:
 * three 3x3 convs with 96 channels (padding 1), 2x2 max-pool, dropout 0.5;
 * three 3x3 convs with 192 channels (padding 1), 2x2 max-pool, dropout 0.5;
 * one 3x3 conv without padding, then two 1x1 "NIN" convs with padding 1 (each grows the map by 2 px), all 192 ch;
-* ``AvgPool2d(8)``: at 32 px input the last map is 10x10, so the reference code averages its top-left 8x8 window;
+* ``AvgPool2d(8)``: at 32 px input the last map is 10x10 (the two 1x1 convs pad), so the reference code averages its top-left 8x8 window;
   ``global_pool='paper'`` (the default) reproduces that, ``'avg'`` averages the whole map and accepts any input size.
+
+``feature_info`` (``features_only``, ``forward_intermediates``) lists the maps at integer strides: after the first
+conv block (stride 1), after the second (stride 2) and after the second max-pool (stride 4, 8x8 at 32 px); the
+padded tail that grows the map to 10x10 comes after the last of them.
 
 Parameter names (``features.<index>``, ``classifier``) follow the reference code so its checkpoints load as is.
 """
-from __future__ import annotations
+from collections.abc import Callable
+from itertools import pairwise
 
 import torch
+from timm.models._manipulate import checkpoint_seq
 from torch import nn
 
 from ._base import CifarClassifierBase, check_positive_int, check_rate, init_paper_weights
@@ -75,11 +81,12 @@ class AllConvNet(CifarClassifierBase):
         layers += _conv_bn_act(width2, width2, 1, padding=1)
         layers += _conv_bn_act(width2, width2, 1, padding=1)
         self.features = nn.Sequential(*layers)
-        last = len(layers) - 1
+        # feature points: end of the 96-channel block, end of the 192-channel convs, after the 2nd pool + dropout
+        self._feature_ends = (9, 20, 22)
         self.feature_info = [
             dict(num_chs=width1, reduction=1, module="features.8"),
             dict(num_chs=width2, reduction=2, module="features.19"),
-            dict(num_chs=width2, reduction=4, module=f"features.{last}"),
+            dict(num_chs=width2, reduction=4, module="features.21"),
         ]
         self._init_head(width2, num_classes, global_pool, drop_rate)
         init_paper_weights(self, linear_weight=self.linear_weight_init)
@@ -88,6 +95,22 @@ class AllConvNet(CifarClassifierBase):
         """Parameter groups for timm's layer-wise LR decay: one group per conv-BN pair."""
         return dict(stem=r"^features\.[01]\.", blocks=r"^features\.(\d+)")
 
+    def _classify(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(x)
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Image batch (N, C, 32, 32) -> feature map (N, width2, 10, 10)."""
-        return self._run_stage(self.features, x)
+        if self.grad_checkpointing and not torch.jit.is_scripting():
+            return checkpoint_seq(self.features, x)
+        return self.features(x)
+
+    def _intermediate_stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+        bounds = (0,) + self._feature_ends[:len(self.feature_info)]
+        return [self.features[start:end] for start, end in pairwise(bounds)]
+
+    def _forward_tail(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features[self._feature_ends[-1]:](x)
+
+    def _prune_stages(self, num_kept: int) -> None:
+        self.features = self.features[:self._feature_ends[num_kept - 1]]
+        self.feature_info = self.feature_info[:num_kept]

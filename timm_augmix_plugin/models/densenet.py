@@ -6,11 +6,11 @@ with ``2 * growth_rate`` channels, three dense blocks of ``(depth - 4) / 3`` BN-
 With ``bottleneck=True`` each layer is BN-ReLU-conv1x1(4 * growth)-BN-ReLU-conv3x3 and a block has
 ``(depth - 4) / 6`` layers (DenseNet-BC). Parameter names follow the reference code so its checkpoints load as is.
 """
-from __future__ import annotations
-
 import math
+from collections.abc import Callable
 
 import torch
+from timm.models._manipulate import checkpoint_seq
 from torch import nn
 
 from ._base import CifarClassifierBase, check_positive_int, init_paper_weights
@@ -148,10 +148,30 @@ class CifarDenseNet(CifarClassifierBase):
             blocks = [(r"^dense(\d+)\.(\d+)", None), (r"^trans(\d+)", (99998,)), (r"^bn1", (99999,))]
         return dict(stem=r"^conv1", blocks=blocks)
 
+    def _classify(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x)
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Image batch (N, C, H, W) -> final pre-activated feature map (N, num_features, H/4, W/4)."""
         x = self.conv1(x)
-        x = self.trans1(self._run_stage(self.dense1, x))
-        x = self.trans2(self._run_stage(self.dense2, x))
-        x = self._run_stage(self.dense3, x)
+        if self.grad_checkpointing and not torch.jit.is_scripting():
+            x = self.trans1(checkpoint_seq(self.dense1, x))
+            x = self.trans2(checkpoint_seq(self.dense2, x))
+            x = checkpoint_seq(self.dense3, x)
+        else:
+            x = self.dense3(self.trans2(self.dense2(self.trans1(self.dense1(x)))))
         return self.relu(self.bn1(x))
+
+    def _intermediate_stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+        return [
+            lambda x: self._run_stage(self.dense1, self.conv1(x)),
+            lambda x: self._run_stage(self.dense2, self.trans1(x)),
+            lambda x: self.relu(self.bn1(self._run_stage(self.dense3, self.trans2(x)))),
+        ]
+
+    def _prune_stages(self, num_kept: int) -> None:
+        names = (("trans1", "dense2"), ("trans2", "dense3", "bn1", "relu"))
+        for group in names[num_kept - 1:]:
+            for name in group:
+                setattr(self, name, nn.Sequential() if name.startswith("dense") else nn.Identity())
+        self.feature_info = self.feature_info[:num_kept]

@@ -7,11 +7,11 @@ grouped conv3x3 (``cardinality`` groups, ``floor(planes * base_width / 64)`` cha
 shape changes. The paper's model is ResNeXt-29 with cardinality 4 and base width 32. Parameter names follow the
 reference code so its checkpoints load as is.
 """
-from __future__ import annotations
-
 import math
+from collections.abc import Callable
 
 import torch
+from timm.models._manipulate import checkpoint_seq
 from torch import nn
 
 from ._base import CifarClassifierBase, check_positive_int, init_paper_weights
@@ -126,9 +126,26 @@ class CifarResNeXt(CifarClassifierBase):
         """Parameter groups for timm's layer-wise LR decay: stem, then one group per stage (or block)."""
         return dict(stem=r"^conv_1_3x3|^bn_1", blocks=r"^stage_(\d+)" if coarse else r"^stage_(\d+)\.(\d+)")
 
+    def _classify(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(x)
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Image batch (N, C, H, W) -> feature map (N, 1024, H/4, W/4)."""
         x = self.relu(self.bn_1(self.conv_1_3x3(x)))
-        x = self._run_stage(self.stage_1, x)
-        x = self._run_stage(self.stage_2, x)
-        return self._run_stage(self.stage_3, x)
+        if self.grad_checkpointing and not torch.jit.is_scripting():
+            x = checkpoint_seq(self.stage_1, x)
+            x = checkpoint_seq(self.stage_2, x)
+            return checkpoint_seq(self.stage_3, x)
+        return self.stage_3(self.stage_2(self.stage_1(x)))
+
+    def _intermediate_stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+        def stem_and_stage_1(x: torch.Tensor) -> torch.Tensor:
+            return self._run_stage(self.stage_1, self.relu(self.bn_1(self.conv_1_3x3(x))))
+
+        return [stem_and_stage_1, lambda x: self._run_stage(self.stage_2, x),
+                lambda x: self._run_stage(self.stage_3, x)]
+
+    def _prune_stages(self, num_kept: int) -> None:
+        for name in ("stage_2", "stage_3")[num_kept - 1:]:
+            setattr(self, name, nn.Sequential())
+        self.feature_info = self.feature_info[:num_kept]

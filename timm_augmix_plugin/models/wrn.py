@@ -5,9 +5,10 @@ channels (strides 1, 2, 2). Each block is BN-ReLU-conv3x3-BN-ReLU-(dropout)-conv
 1x1 convolution on the pre-activated input when the shape changes. A final BN-ReLU precedes global pooling.
 Parameter names follow the paper's ``third_party/WideResNet_pytorch/wideresnet.py`` so its checkpoints load as is.
 """
-from __future__ import annotations
+from collections.abc import Callable
 
 import torch
+from timm.models._manipulate import checkpoint_seq
 from torch import nn
 
 from ._base import CifarClassifierBase, check_positive_int, check_rate, init_paper_weights
@@ -115,10 +116,30 @@ class WideResNet(CifarClassifierBase):
         blocks = r"^block(\d+)" if coarse else [(r"^block(\d+)\.layer\.(\d+)", None), (r"^bn1", (99999,))]
         return dict(stem=r"^conv1", blocks=blocks)
 
+    def _classify(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x)
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Image batch (N, C, H, W) -> final pre-activated feature map (N, 64k, H/4, W/4)."""
         x = self.conv1(x)
-        x = self._run_stage(self.block1.layer, x)
-        x = self._run_stage(self.block2.layer, x)
-        x = self._run_stage(self.block3.layer, x)
+        if self.grad_checkpointing and not torch.jit.is_scripting():
+            x = checkpoint_seq(self.block1.layer, x)
+            x = checkpoint_seq(self.block2.layer, x)
+            x = checkpoint_seq(self.block3.layer, x)
+        else:
+            x = self.block3(self.block2(self.block1(x)))
         return self.relu(self.bn1(x))
+
+    def _intermediate_stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+        return [
+            lambda x: self._run_stage(self.block1.layer, self.conv1(x)),
+            lambda x: self._run_stage(self.block2.layer, x),
+            lambda x: self.relu(self.bn1(self._run_stage(self.block3.layer, x))),
+        ]
+
+    def _prune_stages(self, num_kept: int) -> None:
+        for name in ("block2", "block3")[num_kept - 1:]:
+            getattr(self, name).layer = nn.Sequential()
+        if num_kept < 3:
+            self.bn1, self.relu = nn.Identity(), nn.Identity()
+        self.feature_info = self.feature_info[:num_kept]

@@ -1,14 +1,15 @@
 """The training objective of a recipe: the base classification loss, optionally with the JSD consistency term.
 
-Both come from timm's loss factory: ``timm.loss.create_classification_loss(loss_type, smoothing=...)`` and, for
-JSD, the same call with ``jsd_splits`` / ``jsd_alpha`` (handled by the plugin's hook). The objective also reports
-the loss split into its parts for the metrics log.
+The base loss comes from timm's factory (``timm.loss.create_classification_loss(loss_type, smoothing=...)``), the JSD
+objective from the plugin's own factory around it (:func:`timm_augmix_plugin.loss.create_jsd_loss`). The objective
+also reports the loss split into its parts for the metrics log.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from ..loss.factory import create_jsd_loss
 from ..loss.jsd import JsdLoss
 from .recipe import Recipe
 
@@ -52,13 +53,5 @@ class Objective(nn.Module):
 
 
 def _jsd_loss(loss_type: str, smoothing: float, num_splits: int, alpha: float) -> JsdLoss:
-    import timm.loss
-
-    import timm_augmix_plugin  # noqa: F401  (installs the jsd_splits / jsd_alpha hook)
-
-    loss = timm.loss.create_classification_loss(loss_type, smoothing=smoothing, jsd_splits=num_splits,
-                                                jsd_alpha=alpha)
-    if not isinstance(loss, JsdLoss):  # recipes allow 'ce' / 'bce' only, which the hook wraps in JsdLoss
-        raise TypeError(f"Expected the plugin's JsdLoss for loss.type={loss_type!r}, got {type(loss).__name__}; "
-                        "is timm_augmix_plugin's loss hook uninstalled?")
-    return loss
+    """JSD around timm's ``loss_type`` loss (recipes allow 'ce' / 'bce', so this is always the plugin's JsdLoss)."""
+    return create_jsd_loss(loss_type, num_splits=num_splits, alpha=alpha, smoothing=smoothing)
