@@ -1,7 +1,7 @@
 """Time the project's batched corruptions against per-image reference paths, in one run, on one core.
 
 Reference paths:
-- 32 px: ``timm_augmix_plugin.corruptions.reference.reference_corrupt``, a straightforward per-image implementation
+- 32 px: ``timm_augmix_plugin.testing.reference_corrupt``, a straightforward per-image implementation
   of ``make_cifar_c.py`` with its libraries (OpenCV, scikit-image, scipy, Pillow; numpy motion blur instead of Wand),
   CIFAR parameters, mean over severities 1..5.
 - 224 px: ``imagecorruptions-imaug`` 1.1.5 (bethgelab's port of the ImageNet-C generators: numba glass blur, numpy
@@ -96,7 +96,7 @@ def time_imagecorruptions(x: np.ndarray, name: str, severity: int) -> float | No
 def time_naive(x: np.ndarray, name: str, severities: tuple[int, ...]) -> float | None:
     """Per-image ms of the straightforward per-image reference path, mean over severities; None without OpenCV."""
     try:
-        from timm_augmix_plugin.corruptions.reference import reference_corrupt
+        from timm_augmix_plugin.testing.corruption_reference import reference_corrupt
         reference_corrupt(x[0], name, severities[0], np.random.default_rng(0))
     except ImportError:
         return None
@@ -107,7 +107,7 @@ def time_naive(x: np.ndarray, name: str, severities: tuple[int, ...]) -> float |
 
 def print_fidelity(x: np.ndarray) -> None:
     """Project vs per-image reference statistics at 32 px: mean |change|, mean shift, std ratio, HF-energy ratio."""
-    from timm_augmix_plugin.corruptions.reference import reference_corrupt
+    from timm_augmix_plugin.testing.corruption_reference import reference_corrupt
 
     def stats(y: np.ndarray) -> tuple[float, float, float, float]:
         a, b = y.astype(np.float64), x.astype(np.float64)

@@ -18,9 +18,9 @@ from timm_augmix_plugin.augmix.batched import (
     rotation_matrix,
     sample_batched_params,
 )
-from timm_augmix_plugin.augmix.pil_ops import apply_op_reference
 from timm_augmix_plugin.augmix.transform import AugMixJSD
 from timm_augmix_plugin.constants import CIFAR_MEAN, CIFAR_STD
+from timm_augmix_plugin.testing import apply_op_reference
 
 #: op -> arguments covering the paper's ranges at severities 1..10 plus edge values
 OP_CASES = {

@@ -20,7 +20,6 @@ from timm_augmix_plugin.augmix.pil_ops import (
     affine_bilinear,
     affine_bilinear_array,
     apply_op_any,
-    apply_op_reference,
     is_identity,
     kernel_affine_coeffs,
     rotate,
@@ -28,6 +27,7 @@ from timm_augmix_plugin.augmix.pil_ops import (
 )
 from timm_augmix_plugin.augmix.transform import AugMixJSD
 from timm_augmix_plugin.constants import CIFAR_MEAN, CIFAR_STD
+from timm_augmix_plugin.testing import apply_op_reference
 
 SIZES = [(32, 32), (37, 23), (5, 9), (3, 3)]
 

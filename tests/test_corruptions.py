@@ -339,7 +339,7 @@ FIDELITY_EXACT = ("defocus_blur", "zoom_blur", "contrast", "pixelate", "jpeg_com
 def test_statistics_match_per_image_reference(name):
     pytest.importorskip("cv2")
     pytest.importorskip("skimage")
-    from timm_augmix_plugin.corruptions.reference import reference_corrupt
+    from timm_augmix_plugin.testing.corruption_reference import reference_corrupt
 
     x = natural_batch(24, seed=5)
     for s in (2, 5):

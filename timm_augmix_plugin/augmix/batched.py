@@ -34,12 +34,11 @@ import torch
 from torch import nn
 
 from .config import AugMixConfig, parse_policy
-from .ops import ENHANCE_OPS, PARAMETERLESS_OPS, SIGNED_OPS, op_set
+from .ops import GEOMETRIC_OPS, OPS, SIGNED_OPS, get_op, op_set
 from .pil_ops import rotation_matrix
 from .rng import sample_gamma
 from .sampling import MAX_RANDOM_DEPTH, MIN_LEVEL, AugMixParams, OpParams
 
-GEOMETRIC_OPS = frozenset({"rotate", "shear_x", "shear_y", "translate_x", "translate_y"})
 # ITU-R 601-2 luma in PIL's fixed point (RGB -> L conversion)
 _LUMA = (19595, 38470, 7471)
 
@@ -78,7 +77,7 @@ class BatchedAugMixParams:
                 arg = float(self.argument[i, c, k])
                 if math.isnan(arg):
                     arg = None
-                elif name not in ("shear_x", "shear_y") and name not in ENHANCE_OPS:
+                elif get_op(name).kind == "int":
                     arg = int(arg)
                 chain.append(OpParams(name, float(self.level[i, c, k]), bool(self.negate[i, c, k]), arg))
             chains.append(tuple(chain))
@@ -109,32 +108,17 @@ class BatchedAugMixParams:
 
 def op_arguments(ops: Sequence[str], op_index: torch.Tensor, level: torch.Tensor, negate: torch.Tensor,
                  image_size: tuple[int, int]) -> torch.Tensor:
-    """Vectorised :func:`~timm_augmix_plugin.augmix.ops.op_argument`: same float64 formulas, NaN for no argument."""
+    """Vectorised :func:`~timm_augmix_plugin.augmix.ops.op_argument`: the op records' formulas on float64 tensors.
+
+    NaN for argument-free ops.
+    """
     level = level.to(torch.float64)
     sign = torch.where(negate, -1.0, 1.0).to(torch.float64)
-
-    def int_parameter(maxval: float) -> torch.Tensor:
-        return torch.trunc(level * maxval / 10)
-
-    def float_parameter(maxval: float) -> torch.Tensor:
-        return level * maxval / 10
-
-    by_name = {
-        "posterize": lambda: 4 - int_parameter(4),
-        "solarize": lambda: 256 - int_parameter(256),
-        "rotate": lambda: sign * int_parameter(30),
-        "shear_x": lambda: sign * float_parameter(0.3),
-        "shear_y": lambda: sign * float_parameter(0.3),
-        "translate_x": lambda: sign * int_parameter(image_size[0] / 3),
-        "translate_y": lambda: sign * int_parameter(image_size[1] / 3),
-    }
     out = torch.full(level.shape, math.nan, dtype=torch.float64, device=level.device)
     for i, name in enumerate(ops):
-        if name in PARAMETERLESS_OPS:
-            continue
-        where = op_index == i
-        value = float_parameter(1.8) + 0.1 if name in ENHANCE_OPS else by_name[name]()
-        out = torch.where(where, value, out)
+        op = get_op(name)
+        if op.takes_argument:
+            out = torch.where(op_index == i, op.argument(level, sign, image_size, trunc=torch.trunc), out)
     return out
 
 
@@ -276,6 +260,10 @@ def affine(x: torch.Tensor, matrices: torch.Tensor, fill: int = 0, dtype: torch.
     return torch.where(inside.unsqueeze(1), value, fill)
 
 
+#: ``(op, column)`` of the geometric ops whose inverse matrix is the identity with the argument in one entry.
+_AFFINE_COLUMNS = tuple((op.name, op.affine_column) for op in OPS.values() if op.affine_column is not None)
+
+
 def geometric_matrices(names: Sequence[str], arguments: torch.Tensor, image_size: tuple[int, int]) -> torch.Tensor:
     """(N, 6) float64 inverse matrices of rotate / shear / translate ops with the given arguments (vectorised)."""
     unknown = set(names) - GEOMETRIC_OPS
@@ -283,7 +271,7 @@ def geometric_matrices(names: Sequence[str], arguments: torch.Tensor, image_size
         raise ValueError(f"{sorted(unknown)} are not geometric AugMix ops; expected {sorted(GEOMETRIC_OPS)}.")
     args = arguments.to(torch.float64).flatten()
     out = torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0], dtype=torch.float64).repeat(len(names), 1)
-    for name, column in (("shear_x", 1), ("translate_x", 2), ("shear_y", 3), ("translate_y", 5)):
+    for name, column in _AFFINE_COLUMNS:
         rows = torch.tensor([n == name for n in names], dtype=torch.bool)
         out[rows, column] = args[rows]
     rotate = torch.tensor([n == "rotate" for n in names], dtype=torch.bool)
@@ -293,8 +281,8 @@ def geometric_matrices(names: Sequence[str], arguments: torch.Tensor, image_size
     return out
 
 
-#: The largest |rotation| an AugMix level can ask for: ``int_parameter(10, 30)`` degrees at severity 10.
-_MAX_ROTATION = 30
+#: The largest |rotation| an AugMix level can ask for: the rotate record's argument at level 10 (30 degrees).
+_MAX_ROTATION = OPS["rotate"].argument(10.0, 1, (1, 1))
 
 
 def rotation_table(image_size: tuple[int, int], device: torch.device | str = "cpu") -> torch.Tensor:
@@ -318,7 +306,7 @@ def geometric_matrices_by_index(ops: Sequence[str], op_index: torch.Tensor, argu
     out = torch.zeros(op_index.shape[0], 6, dtype=torch.float64, device=op_index.device)
     out[:, 0] = 1.0
     out[:, 4] = 1.0
-    for name, column in (("shear_x", 1), ("translate_x", 2), ("shear_y", 3), ("translate_y", 5)):
+    for name, column in _AFFINE_COLUMNS:
         if name in ops:
             out[:, column] = torch.where(op_index == ops.index(name), args, out[:, column])
     if "rotate" in ops:
@@ -368,13 +356,12 @@ def sharpness(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     return _blend(degenerate, x, factor)
 
 
-_ARGUMENT_KERNELS = {
-    "posterize": posterize, "solarize": solarize,
+#: The tensor kernel of every non-geometric op (the geometric ops share :func:`affine`); argument-free ops take
+#: the images only. Which op needs what comes from its record in :data:`~timm_augmix_plugin.augmix.ops.OPS`.
+_KERNELS = {
+    "autocontrast": autocontrast, "equalize": equalize, "posterize": posterize, "solarize": solarize,
     "color": color, "contrast": contrast, "brightness": brightness, "sharpness": sharpness,
 }
-#: An argument that leaves the image unchanged, given to the rows of other ops when an op runs on a whole batch.
-_NEUTRAL_ARGUMENT = {"posterize": 8.0, "solarize": 256.0, "color": 1.0, "contrast": 1.0, "brightness": 1.0,
-                     "sharpness": 1.0}
 
 
 def apply_batched_op(x: torch.Tensor, name: str, arguments: torch.Tensor | None, fill: int = 0) -> torch.Tensor:
@@ -387,17 +374,14 @@ def apply_batched_op(x: torch.Tensor, name: str, arguments: torch.Tensor | None,
             autocontrast / equalize).
         fill: border value of the geometric ops.
     """
-    if name == "autocontrast":
-        return autocontrast(x)
-    if name == "equalize":
-        return equalize(x)
+    op = get_op(name)
+    if not op.takes_argument:
+        return _KERNELS[name](x)
     if arguments is None:
         raise ValueError(f"AugMix op {name!r} needs one argument per sample.")
-    if name in GEOMETRIC_OPS:
+    if op.geometric:
         return affine(x, geometric_matrices([name] * x.shape[0], arguments, (x.shape[-1], x.shape[-2])), fill)
-    if name in _ARGUMENT_KERNELS:
-        return _ARGUMENT_KERNELS[name](x, arguments)
-    raise ValueError(f"Unknown AugMix op {name!r}.")
+    return _KERNELS[name](x, arguments)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -534,7 +518,8 @@ class BatchedAugMix(nn.Module):
                 if name in GEOMETRIC_OPS:
                     continue
                 use = act & (index == i)
-                arg = torch.where(use, args, _NEUTRAL_ARGUMENT.get(name, 0.0)) if name in _ARGUMENT_KERNELS else None
+                neutral = get_op(name).neutral
+                arg = None if neutral is None else torch.where(use, args, neutral)
                 out = torch.where(use.view(-1, 1, 1, 1), apply_batched_op(state, name, arg, self.config.fill), out)
             matrices = geometric_matrices_by_index(ops, index, args, table)
             use = (act & _is_one_of(index, ops, GEOMETRIC_OPS)).view(-1, 1, 1, 1)

@@ -29,11 +29,13 @@ from functools import cache, lru_cache
 
 import numpy as np
 from numba import njit, uint64
-from PIL import Image, ImageEnhance, ImageOps
+from PIL import Image, ImageEnhance
 
+from .ops import AugMixOp, get_op
 from .sampling import OpParams
 
-_ENHANCERS = {
+#: The PIL enhancer class of each enhance op (the op records mark which ops are enhance ops).
+ENHANCERS = {
     "color": ImageEnhance.Color,
     "contrast": ImageEnhance.Contrast,
     "brightness": ImageEnhance.Brightness,
@@ -44,7 +46,7 @@ _LEVELS = np.arange(256, dtype=np.float64)
 _IDENTITY_LIST = list(range(256))
 
 
-def _pil_affine(img: Image.Image, coeffs: tuple[float, ...], fill: int) -> Image.Image:
+def pil_affine(img: Image.Image, coeffs: tuple[float, ...], fill: int) -> Image.Image:
     """PIL's own bilinear affine transform (same size, ``fill`` outside): what :func:`affine_bilinear` reproduces."""
     return img.transform(img.size, Image.Transform.AFFINE, coeffs, resample=Image.Resampling.BILINEAR,
                          fillcolor=(fill,) * len(img.getbands()))
@@ -159,7 +161,7 @@ def affine_bilinear(img: Image.Image, coeffs: tuple[float, ...], fill: int = 0) 
         fill: value of every band outside the input.
     """
     if img.mode != "RGB" or len(coeffs) < 6:
-        return _pil_affine(img, coeffs, fill)
+        return pil_affine(img, coeffs, fill)
     return Image.fromarray(affine_bilinear_array(np.asarray(img), coeffs, fill), "RGB")
 
 
@@ -181,22 +183,29 @@ def kernel_affine_coeffs(op: OpParams, image_size: tuple[int, int]) -> tuple[flo
     None for non-geometric ops, whole-pixel translates (crop/paste) and rotations by multiples of 90 degrees
     (identity or PIL's transpose shortcuts).
     """
-    name, arg = op.name, op.argument
-    if name == "rotate":
-        if float(arg) % 90.0 == 0:
-            return None
-        return rotation_matrix(arg, image_size)
-    if name in ("translate_x", "translate_y") and _whole(arg):
+    record, arg = get_op(op.name), op.argument
+    if not record.geometric:
         return None
-    coeffs = _AFFINE_COEFFS.get(name)
-    return None if coeffs is None else tuple(float(c) for c in coeffs(arg))
+    if record.affine_column is None:  # rotate
+        return None if float(arg) % 90.0 == 0 else rotation_matrix(arg, image_size)
+    if _is_shift(record, arg):
+        return None
+    return record.affine_coeffs(arg)
 
 
 def is_identity(op: OpParams) -> bool:
     """Whether ``op`` returns its input unchanged: rotate by a multiple of 360 degrees, translate by 0 pixels."""
-    if op.name == "rotate":
+    record = get_op(op.name)
+    if not record.geometric:
+        return False
+    if record.affine_column is None:  # rotate
         return float(op.argument) % 360.0 == 0
-    return op.name in ("translate_x", "translate_y") and op.argument == 0
+    return record.size_axis is not None and op.argument == 0
+
+
+def _is_shift(record: AugMixOp, arg: float) -> bool:
+    """A translate by a whole number of pixels: a pure shift, done by crop/paste."""
+    return record.size_axis is not None and float(arg).is_integer()
 
 
 def apply_op_any(image: Image.Image | np.ndarray, op: OpParams, fill: int = 0) -> Image.Image | np.ndarray:
@@ -351,10 +360,6 @@ def translate(img: Image.Image, dx: int, dy: int, fill: int) -> Image.Image:
     return out
 
 
-def _whole(arg: float) -> bool:
-    return float(arg).is_integer()
-
-
 def apply_op(img: Image.Image, op: OpParams, fill: int = 0) -> Image.Image:
     """Apply one AugMix op to an RGB PIL image, exactly as the paper's ``augmentations.py`` does.
 
@@ -363,53 +368,23 @@ def apply_op(img: Image.Image, op: OpParams, fill: int = 0) -> Image.Image:
         op: the op and its argument (see :func:`~timm_augmix_plugin.augmix.ops.op_argument`).
         fill: border value of rotate/shear/translate (the paper's code leaves 0).
     """
-    name, arg = op.name, op.argument
-    if name == "autocontrast":
-        return autocontrast(img)
-    if name == "equalize":
-        return equalize(img)
-    if name == "posterize":
-        return apply_table(img, _posterize_table(int(arg), len(img.getbands())))
-    if name == "solarize":
-        return apply_table(img, _solarize_table(int(arg), len(img.getbands())))
-    if name == "rotate":
+    record, arg = get_op(op.name), op.argument
+    if not record.takes_argument:
+        return _ARGUMENT_FREE_KERNELS[record.name](img)
+    if record.base is not None:  # posterize, solarize: a lookup table of the argument
+        return apply_table(img, _LOOKUP_TABLES[record.name](int(arg), len(img.getbands())))
+    if record.enhance:
+        return ENHANCERS[record.name](img).enhance(arg)
+    if record.affine_column is None:  # rotate
         return rotate(img, arg, fill)
-    if name == "shear_x":
-        return affine_bilinear(img, (1, arg, 0, 0, 1, 0), fill)
-    if name == "shear_y":
-        return affine_bilinear(img, (1, 0, 0, arg, 1, 0), fill)
-    if name == "translate_x":
-        return translate(img, int(arg), 0, fill) if _whole(arg) else affine_bilinear(img, (1, 0, arg, 0, 1, 0), fill)
-    if name == "translate_y":
-        return translate(img, 0, int(arg), fill) if _whole(arg) else affine_bilinear(img, (1, 0, 0, 0, 1, arg), fill)
-    if name in _ENHANCERS:
-        return _ENHANCERS[name](img).enhance(arg)
-    raise ValueError(f"Unknown AugMix op {name!r}.")
+    if _is_shift(record, arg):
+        shift = [0, 0]
+        shift[record.size_axis] = int(arg)
+        return translate(img, *shift, fill)
+    return affine_bilinear(img, record.affine_coeffs(arg), fill)
 
 
-_AFFINE_COEFFS = {
-    "shear_x": lambda a: (1, a, 0, 0, 1, 0),
-    "shear_y": lambda a: (1, 0, 0, a, 1, 0),
-    "translate_x": lambda a: (1, 0, a, 0, 1, 0),
-    "translate_y": lambda a: (1, 0, 0, 0, 1, a),
-}
-
-
-def apply_op_reference(img: Image.Image, op: OpParams, fill: int = 0) -> Image.Image:
-    """The op through PIL's own functions only (``ImageOps`` / ``transform``): the reference the fast kernels match."""
-    name, arg = op.name, op.argument
-    if name == "autocontrast":
-        return ImageOps.autocontrast(img)
-    if name == "equalize":
-        return ImageOps.equalize(img)
-    if name == "posterize":
-        return ImageOps.posterize(img, int(arg))
-    if name == "solarize":
-        return ImageOps.solarize(img, int(arg))
-    if name == "rotate":
-        return img.rotate(arg, resample=Image.Resampling.BILINEAR, fillcolor=(fill,) * len(img.getbands()))
-    if name in _AFFINE_COEFFS:
-        return _pil_affine(img, _AFFINE_COEFFS[name](arg), fill)
-    if name in _ENHANCERS:
-        return _ENHANCERS[name](img).enhance(arg)
-    raise ValueError(f"Unknown AugMix op {name!r}.")
+#: The kernels of the argument-free ops, and the lookup-table builders ``(argument, bands) -> table`` of the ops whose
+#: argument is ``base - parameter``; which op is which comes from its record in ``ops.OPS``.
+_ARGUMENT_FREE_KERNELS = {"autocontrast": autocontrast, "equalize": equalize}
+_LOOKUP_TABLES = {"posterize": _posterize_table, "solarize": _solarize_table}

@@ -226,6 +226,23 @@ class AugMixPaper:
     def _bias_planes(self, img: Image.Image) -> torch.Tensor:
         return self._bias.expand(3, img.size[1], img.size[0]).clone(memory_format=torch.contiguous_format)
 
+    def normalize(self, img: Image.Image) -> torch.Tensor:
+        """The clean ``img`` normalised as this transform's outputs: (3, H, W) float32, in one compiled pass.
+
+        With no ``mean``/``std`` this is ``img`` scaled to [0, 1].
+        """
+        return normalized_chw(img, self._scale_values, self._bias)
+
+    def view_from_clean(self, img: Image.Image, params: AugMixParams, clean: torch.Tensor) -> torch.Tensor:
+        """The view of ``params`` from ``clean = self.normalize(img)``, sharing its conversion (no randomness).
+
+        Normalisation is affine and the chain weights sum to 1, so the view is
+        ``(1 - m) clean + m bias + scale sum_i m w_i chain_i``; the result is a new (3, H, W) float32 tensor.
+        """
+        m = params.skip_weight
+        view = torch.add(self._bias * m, clean, alpha=1 - m)
+        return self._add_mix(view, params, self._chain_outputs(img, params))
+
     def mix(self, img: Image.Image, params: AugMixParams) -> np.ndarray:
         """The mixed image as a float32 (H, W, C) array in [0, 1] (no randomness)."""
         return self._mixed_pixels(img, params).mul_(1 / 255).numpy()
@@ -281,13 +298,10 @@ class AugMixJSD:
     def __call__(self, img: Image.Image) -> tuple[torch.Tensor, ...]:
         aug = self.augmix
         img = ensure_rgb_image(img)
-        clean = normalized_chw(img, aug._scale_values, aug._bias)
+        clean = aug.normalize(img)
         views = [clean]
         for _ in range(self.num_views):
-            params = aug.make_params(img)
-            m = params.skip_weight
-            view = torch.add(aug._bias * m, clean, alpha=1 - m)
-            views.append(aug._add_mix(view, params, aug._chain_outputs(img, params)))
+            views.append(aug.view_from_clean(img, aug.make_params(img), clean))
         return tuple(views)
 
     def __repr__(self) -> str:

@@ -18,8 +18,8 @@ from PIL import Image
 from scipy.ndimage import map_coordinates
 from scipy.ndimage import zoom as nd_zoom
 
-from .frost_assets import FROST_FILES, frost_directory
-from .params import resolve_params
+from ..corruptions.frost_assets import FROST_FILES, frost_directory
+from ..corruptions.params import resolve_params
 
 __all__ = ["reference_corrupt"]
 
