@@ -430,7 +430,8 @@ class TestEndToEnd:
         assert first["dataset"] == "test-c-generated" and first["source"]["layout"] == "generated"
         seeds = {seed for _, _, seed in calls}
         assert len(seeds) == len(calls) // 2  # one seed per (severity, image), reused identically by the rerun
-        assert sample_seed(3, "gaussian_noise", 5, 0) == sample_seed(3, "gaussian_noise", 5, 0)
+        # the seeds are sample_seed's of (run seed, corruption, severity, image index), for every image
+        assert seeds == {sample_seed(3, "gaussian_noise", s, i) for s in (1, 5) for i in range(3 * NUM_CLASSES)}
         assert sample_seed(3, "gaussian_noise", 5, 0) != sample_seed(4, "gaussian_noise", 5, 0)
 
     def test_generated_split_equals_batch_corrupt(self, clean_folder):

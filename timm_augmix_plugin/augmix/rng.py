@@ -1,17 +1,15 @@
 """Random draws on torch generators (Gamma, Dirichlet, Beta), so seeds and DataLoader workers behave as torch's do.
 
-``torch.distributions`` cannot take a ``torch.Generator``; these helpers can.
+``torch.distributions`` cannot take a ``torch.Generator``; these helpers can. Seeds are derived by
+:mod:`timm_augmix_plugin.utils.seeds` (``mix_seed`` is re-exported here for existing imports).
 """
 from __future__ import annotations
 
 import torch
 
-_SEED_MODULUS = 2**63 - 1
+from ..utils.seeds import mix_seed
 
-
-def mix_seed(seed: int, stream: int, index: int) -> int:
-    """A 63-bit seed that is a pure function of ``(seed, stream, index)``, e.g. (run seed, epoch, sample index)."""
-    return ((int(seed) * 1_000_003 + int(stream)) * 2_147_483_647 + int(index)) % _SEED_MODULUS
+__all__ = ["mix_seed", "sample_beta", "sample_dirichlet", "sample_exponential", "sample_gamma"]
 
 
 def sample_gamma(concentration: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

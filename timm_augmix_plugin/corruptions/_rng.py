@@ -1,4 +1,5 @@
-"""Per-image random generators keyed by (seed, corruption, severity, image index).
+"""Per-image random generators keyed by (seed, corruption, severity, image index); the seeding is
+:mod:`timm_augmix_plugin.utils.seeds`'s.
 
 Every image gets its own ``numpy.random.Generator`` built from a ``SeedSequence`` whose entropy is the user seed and
 whose spawn key is ``(corruption id, severity, image index)``. Results therefore do not depend on batch size, on how
@@ -6,35 +7,11 @@ a dataset is split between workers, or on which other images are in the batch.
 """
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 
-__all__ = ["image_generators", "fresh_seed", "raw_words"]
+from ..utils.seeds import fresh_seed, image_generators
 
-
-def _name_id(name: str) -> int:
-    return zlib.crc32(name.encode("utf-8"))
-
-
-def fresh_seed() -> int:
-    """A non-deterministic 63-bit seed from the OS entropy pool (used when no seed is given)."""
-    return int(np.random.SeedSequence().entropy) & ((1 << 63) - 1)
-
-
-def image_generators(seed: int, name: str, severity: int, start_index: int, count: int) -> list[np.random.Generator]:
-    """One generator per image ``start_index .. start_index + count - 1``.
-
-    Args:
-        seed: user seed (non-negative int).
-        name: corruption name (part of the key, so corruptions draw independent noise).
-        severity: 1..5 (part of the key).
-        start_index: global index of the first image (make-c passes the dataset index).
-        count: number of images.
-    """
-    key = _name_id(name)
-    return [np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, severity, i))))
-            for i in range(start_index, start_index + count)]
+__all__ = ["fresh_seed", "image_generators", "raw_words"]
 
 
 def raw_words(g: np.random.Generator, count: int) -> np.ndarray:

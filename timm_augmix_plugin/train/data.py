@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import transforms as T
 
-from ..augmix.rng import mix_seed
+from ..utils.seeds import mix_seed
 from .recipe import Recipe, dataset_kind
 from .synthetic import SyntheticShapes
 

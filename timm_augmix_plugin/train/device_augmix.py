@@ -13,6 +13,7 @@ import torch
 
 from timm_augmix_plugin.augmix import BatchedAugMix
 
+from ..utils.seeds import process_seed
 from .recipe import Recipe
 
 
@@ -22,7 +23,7 @@ class DeviceAugMix:
     def __init__(self, recipe: Recipe, mean: Sequence[float], std: Sequence[float], device: torch.device,
                  process_index: int = 0) -> None:
         self.num_splits = recipe.augmix.num_splits
-        self.generator = torch.Generator().manual_seed(recipe.train.seed * 1009 + process_index)
+        self.generator = torch.Generator().manual_seed(process_seed(recipe.train.seed, process_index))
         self.module = BatchedAugMix(recipe.augmix.policy, mean=mean, std=std, num_views=max(self.num_splits - 1, 1),
                                     generator=self.generator).to(device)
 

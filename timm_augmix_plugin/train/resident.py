@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from ..utils.packed_images import read_pack
+from ..utils.seeds import process_seed
 from .engine import NonFiniteLossError, _build_scheduler, build_model, resolve_normalization
 from .export import export_weights
 from .metrics_log import MetricsLog
@@ -290,7 +291,7 @@ def _train_resident(run: ResidentRun) -> dict:
         model, opt=recipe.optim.name, lr=recipe.optim.lr, weight_decay=recipe.optim.weight_decay,
         momentum=recipe.optim.momentum, filter_bias_and_bn=recipe.optim.filter_bias_and_bn, **extra)
     augmix = None
-    generator = torch.Generator(device=device).manual_seed(t.seed * 1009)
+    generator = torch.Generator(device=device).manual_seed(process_seed(t.seed, 0))
     if recipe.augmix.enabled:
         from ..augmix import BatchedAugMix
 

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from ..augmix.rng import mix_seed
+from ..utils.seeds import mix_seed
 
 __all__ = ["CLASS_NAMES", "SyntheticShapes", "render_pattern"]
 
