@@ -14,7 +14,8 @@ import timm
 import torch
 from PIL import Image
 
-from timm_augmix_plugin.cli import eval_c
+from timm_augmix_plugin import corruptions, hub
+from timm_augmix_plugin.cli import eval_c, make_c
 from timm_augmix_plugin.evaluation import metrics
 from timm_augmix_plugin.evaluation.datasets import (
     CifarCReader,
@@ -370,7 +371,6 @@ class TestEndToEnd:
         assert "mean corruption error" in capsys.readouterr().out
 
     def test_results_readable_by_hub_cards(self, tmp_path, model_dir, cifar_c):
-        hub = pytest.importorskip("timm_augmix_plugin.hub")
         out = tmp_path / "results.json"
         assert run_cli(["--model", f"local-dir:{model_dir}", "--c-data", str(cifar_c), "--corruptions", "fog",
                         "--out", str(out), "--no-plots"]) == 0
@@ -435,9 +435,6 @@ class TestEndToEnd:
         assert sample_seed(3, "gaussian_noise", 5, 0) != sample_seed(4, "gaussian_noise", 5, 0)
 
     def test_generated_split_equals_batch_corrupt(self, clean_folder):
-        corruptions = pytest.importorskip("timm_augmix_plugin.corruptions")
-        if not hasattr(corruptions, "corrupt"):
-            pytest.skip("timm_augmix_plugin.corruptions.corrupt not available yet")
         dataset = load_clean_dataset(str(clean_folder))
         images = np.stack([np.asarray(dataset[i][0]) for i in range(len(dataset))])
         expected = corruptions.corrupt(images, "shot_noise", 4, seed=9)
@@ -448,7 +445,6 @@ class TestEndToEnd:
             np.testing.assert_array_equal(split[i][0].numpy(), expected[i])
 
     def test_generate_matches_make_c_files(self, tmp_path, model_dir, clean_folder):
-        make_c = pytest.importorskip("timm_augmix_plugin.cli.make_c")
         parser = argparse.ArgumentParser()
         make_c.add_arguments(parser)
         names = "gaussian_noise,contrast"
@@ -465,9 +461,6 @@ class TestEndToEnd:
         assert files["corrupted"] == pytest.approx(fly["corrupted"], abs=1e-6)
 
     def test_generate_with_real_corruptions(self, tmp_path, model_dir, clean_folder):
-        corruptions = pytest.importorskip("timm_augmix_plugin.corruptions")
-        if not hasattr(corruptions, "corrupt"):
-            pytest.skip("timm_augmix_plugin.corruptions.corrupt not available yet")
         out = tmp_path / "r.json"
         assert run_cli(["--model", f"local-dir:{model_dir}", "--generate", "--clean-data", str(clean_folder),
                         "--corruptions", "gaussian_noise,contrast", "--severities", "1,3", "--limit", "4",
@@ -546,9 +539,6 @@ def test_generate_from_shared_cifar10_tar(tmp_path):
     """Real CIFAR-10 test images read from the shared tar, corrupted on the fly (skipped without the shared data)."""
     if not SHARED_TEST_TAR.is_file():
         pytest.skip(f"shared CIFAR-10 data not found at {SHARED_TEST_TAR}")
-    corruptions = pytest.importorskip("timm_augmix_plugin.corruptions")
-    if not hasattr(corruptions, "corrupt"):
-        pytest.skip("timm_augmix_plugin.corruptions.corrupt not available yet")
     folder = tmp_path / "final"
     timm.models.save_for_hf(make_model(num_classes=10), str(folder), safe_serialization=True)
     out = tmp_path / "r.json"
