@@ -7,15 +7,11 @@ import torch.nn as nn
 from timm.loss import JsdCrossEntropy
 
 from .jsd import JsdLoss
+from .timm_originals import timm_create_classification_loss
+
+__all__ = ["SIGMOID_LOSS_TYPES", "create_jsd_loss"]
 
 SIGMOID_LOSS_TYPES = ("bce",)
-
-
-def _timm_loss_factory():
-    """timm's own ``create_classification_loss``, never the plugin's wrapper around it."""
-    from . import timm_hook
-
-    return timm_hook.original_create_classification_loss()
 
 
 def create_jsd_loss(
@@ -46,7 +42,7 @@ def create_jsd_loss(
                              "multi-label targets use create_jsd_loss('ce' | 'bce', ...), or through timm's factory "
                              "loss_type='jsd_ce' | 'jsd_bce' with jsd_splits >= 2.")
         return JsdCrossEntropy(num_splits=num_splits, alpha=alpha, smoothing=base_kwargs.get("smoothing", 0.0))
-    base = _timm_loss_factory()(loss_type=loss_type, **base_kwargs)
+    base = timm_create_classification_loss()(loss_type=loss_type, **base_kwargs)
     multi_label = base_kwargs.get("multi_label", False)
     sigmoid = multi_label or (loss_type or "ce") in SIGMOID_LOSS_TYPES
     return JsdLoss(base, num_splits=num_splits, alpha=alpha, distribution="sigmoid" if sigmoid else "softmax")

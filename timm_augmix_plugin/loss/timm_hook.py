@@ -22,17 +22,22 @@ from collections.abc import Callable
 import timm.loss
 import timm.loss._loss_factory as _lf
 
+from .factory import create_jsd_loss
+from .timm_originals import originals as _originals
+from .timm_originals import timm_create_classification_loss
+
+__all__ = ["DEFAULT_JSD_ALPHA", "JSD_PREFIX", "install", "is_plugin_loss_type", "original_create_classification_loss",
+           "uninstall"]
+
 _MODULES = (timm.loss, _lf)
-_originals: dict[object, Callable] = {}
 
 #: Prefix of the plugin's loss types: ``'jsd_' + <timm base loss type>``.
 JSD_PREFIX = "jsd_"
 DEFAULT_JSD_ALPHA = 12.0
 
 
-def original_create_classification_loss() -> Callable:
-    """timm's unwrapped factory, whether or not the hook is installed."""
-    return _originals.get(_lf, _lf.create_classification_loss)
+#: timm's unwrapped factory, whether or not the hook is installed (owned by :mod:`.timm_originals`).
+original_create_classification_loss = timm_create_classification_loss
 
 
 def is_plugin_loss_type(loss_type: object) -> bool:
@@ -48,8 +53,6 @@ def _wrap(original: Callable) -> Callable:
         bound = signature.bind(*args, **kwargs)
         loss_type = bound.arguments.get("loss_type")
         if is_plugin_loss_type(loss_type):
-            from .factory import create_jsd_loss
-
             splits = bound.arguments.get("jsd_splits", 0)
             if splits < 2:
                 raise ValueError(
@@ -65,8 +68,6 @@ def _wrap(original: Callable) -> Callable:
                     f"jsd_alpha={jsd_alpha} applies to loss_type='jsd' (timm's JsdCrossEntropy) or the plugin's "
                     f"'jsd_<base>' types ('jsd_ce', 'jsd_bce', ...), got loss_type={loss_type!r}. For AugMix's JSD "
                     f"around {loss_type or 'ce'!r} use loss_type='{JSD_PREFIX}{loss_type or 'ce'}' with jsd_splits=3.")
-            from .factory import create_jsd_loss
-
             base_kwargs = {k: v for k, v in bound.arguments.items() if k not in ("loss_type", "jsd_splits")}
             return create_jsd_loss("jsd", num_splits=bound.arguments.get("jsd_splits", 0), alpha=jsd_alpha,
                                    **base_kwargs)
