@@ -77,3 +77,18 @@ def test_no_import_cycles_between_modules():
     graph = {m: _imports(m, p, set(modules)) - packages for m, p in modules.items() if m not in packages}
     assert graph["timm_augmix_plugin.loss.timm_hook"] >= {"timm_augmix_plugin.loss.factory"}  # the walk sees edges
     assert _cycles(graph) == []
+
+
+def test_private_modules_are_imported_only_inside_their_own_package():
+    modules = _modules()
+    api = "timm_augmix_plugin.corruptions.api"
+    assert "timm_augmix_plugin.corruptions._rng" in _imports(api, modules[api], set(modules))  # the walk sees them
+    offenders = []
+    for module, path in modules.items():
+        for target in _imports(module, path, set(modules)):
+            leaf = target.rsplit(".", 1)[-1]
+            if leaf.startswith("_") and not leaf.startswith("__"):
+                owner = target.rsplit(".", 1)[0]
+                if not (module == owner or module.startswith(owner + ".")):
+                    offenders.append(f"{module} -> {target}")
+    assert offenders == [], "private modules (_name.py) used outside their subpackage: " + ", ".join(offenders)

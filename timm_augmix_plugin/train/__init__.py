@@ -6,6 +6,7 @@ with the package. See :mod:`timm_augmix_plugin.train.recipe` for the
 recipe format and :func:`train` for what a run writes.
 """
 from .engine import NonFiniteLossError as NonFiniteLossError
+from .engine import TrainingContext as TrainingContext
 from .engine import TrainResult as TrainResult
 from .engine import evaluate as evaluate
 from .engine import train as train
@@ -14,3 +15,16 @@ from .recipe import Recipe as Recipe
 from .recipe import check_data_paths as check_data_paths
 from .recipe import load_recipe as load_recipe
 from .recipe import packaged_recipes as packaged_recipes
+
+__all__ = [
+    "NonFiniteLossError",
+    "Recipe",
+    "TrainResult",
+    "TrainingContext",
+    "check_data_paths",
+    "evaluate",
+    "load_recipe",
+    "packaged_recipes",
+    "train",
+    "train_one_epoch",
+]

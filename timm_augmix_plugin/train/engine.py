@@ -14,6 +14,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +32,7 @@ from .objective import Objective
 from .plots import plot_metrics
 from .recipe import Recipe, check_data_paths, load_recipe
 
-__all__ = ["NonFiniteLossError", "TrainResult", "evaluate", "train", "train_one_epoch"]
+__all__ = ["NonFiniteLossError", "TrainResult", "TrainingContext", "evaluate", "train", "train_one_epoch"]
 
 _logger = logging.getLogger(__name__)
 
@@ -285,11 +286,12 @@ def _train(recipe: Recipe, accelerator, out: Path) -> TrainResult:
             f"{batches_per_epoch} batches of {recipe.data.batch_size // t.grad_accum_steps} per epoch, "
             f"{t.epochs} epochs -> {out}")
 
+    context = TrainingContext(recipe, accelerator, model, objective, optimizer, scheduler, ema, train_loader, metrics,
+                              ckpt, batches_per_epoch, data.num_splits, device_augmix)
     clean_error, ema_error = float("nan"), None
     while state.epoch < t.epochs:
         epoch = state.epoch
-        train_one_epoch(model, objective, train_loader, optimizer, scheduler, ema, accelerator, state, recipe,
-                        metrics, ckpt, batches_per_epoch, data.num_splits, device_augmix)
+        train_one_epoch(context, state)
         last = epoch + 1 == t.epochs
         if last or (epoch + 1) % recipe.eval.every_epochs == 0:
             clean_error, clean_loss = evaluate(model, eval_loader, accelerator, channels_last=t.channels_last)
@@ -334,18 +336,52 @@ def _build_scheduler(recipe: Recipe, optimizer, updates_per_epoch: int, create_s
 
 
 # --------------------------------------------------------------------------------------------------------------------
-def train_one_epoch(
-        model, objective: Objective, loader, optimizer, scheduler, ema, accelerator, state: TrainState,
-        recipe: Recipe, metrics: MetricsLog, ckpt: CheckpointManager, batches_per_epoch: int, num_splits: int,
-        device_augmix=None,
-) -> None:
-    """Train for the rest of epoch ``state.epoch`` (skipping micro-batches a resumed checkpoint already consumed).
+@dataclass
+class TrainingContext:
+    """What one training epoch works with, built once by :func:`train` (the progress is the separate ``TrainState``).
 
-    ``device_augmix`` (``augmix.backend: batched``) turns each uint8 micro-batch into its AugMix splits on the device.
+    Attributes:
+        recipe: the run's recipe.
+        accelerator: the ``accelerate.Accelerator``.
+        model: the prepared model.
+        objective: the loss (``Objective``: base loss, JSD term, split-BN handling).
+        optimizer: the prepared optimizer.
+        scheduler: timm scheduler stepped per update, or None (``sched.name: none``).
+        ema: ``timm.utils.ModelEmaV3`` or None.
+        loader: the prepared training loader.
+        metrics: the ``metrics.jsonl`` writer.
+        ckpt: the checkpoint manager.
+        batches_per_epoch: micro-batches per epoch (``train.max_steps_per_epoch`` applied).
+        num_splits: images each sample contributes to the forward pass (clean + AugMix views).
+        device_augmix: ``augmix.backend: batched``: turns each uint8 micro-batch into its AugMix splits on the
+            device; None for the loader-side backend.
+    """
+
+    recipe: Recipe
+    accelerator: Any
+    model: torch.nn.Module
+    objective: Objective
+    optimizer: Any
+    scheduler: Any
+    ema: Any
+    loader: Any
+    metrics: MetricsLog
+    ckpt: CheckpointManager
+    batches_per_epoch: int
+    num_splits: int
+    device_augmix: Any = None
+
+
+def train_one_epoch(ctx: TrainingContext, state: TrainState) -> None:
+    """Train for the rest of epoch ``state.epoch`` (skipping micro-batches a resumed checkpoint already consumed).
 
     Raises:
         NonFiniteLossError: On any process the loss is NaN / inf; nothing after the last checkpoint is saved.
     """
+    recipe, accelerator, model, objective = ctx.recipe, ctx.accelerator, ctx.model, ctx.objective
+    optimizer, scheduler, ema, loader = ctx.optimizer, ctx.scheduler, ctx.ema, ctx.loader
+    metrics, ckpt, batches_per_epoch, num_splits = ctx.metrics, ctx.ckpt, ctx.batches_per_epoch, ctx.num_splits
+    device_augmix = ctx.device_augmix
     t = recipe.train
     model.train()
     loader.set_epoch(state.epoch)

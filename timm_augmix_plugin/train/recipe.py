@@ -38,16 +38,9 @@ from .recipe_sections import (
 )
 from .typed_yaml import build_dataclass, coerce, load_yaml, require, suggest
 
+#: The sections are :mod:`.recipe_sections`'s (importable from here too, as before the split).
 __all__ = [
-    "AugMixSection",
-    "DataSection",
-    "EvalSection",
-    "LossSection",
-    "ModelSection",
-    "OptimSection",
     "Recipe",
-    "SchedSection",
-    "TrainSection",
     "apply_overrides",
     "check_data_paths",
     "load_recipe",

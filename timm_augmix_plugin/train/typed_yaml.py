@@ -109,22 +109,11 @@ def coerce(value: Any, tp, key: str, source: str) -> Any:
         if not isinstance(value, dict):
             fail()
         return dict(value)
-    if tp is bool:
-        if not isinstance(value, bool):
-            fail()
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            fail()
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            fail()
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            fail()
-        return value
+    if tp in (bool, int, float, str):
+        allowed = (int, float) if tp is float else (tp,)
+        if not isinstance(value, allowed) or (tp is not bool and isinstance(value, bool)):
+            fail()  # a YAML true/false is never a number
+        return float(value) if tp is float else value
     if tp is Any:
         return value
     raise TypeError(f"{source}: internal error, unsupported annotation {tp!r} for {key}.")
