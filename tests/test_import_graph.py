@@ -92,3 +92,10 @@ def test_private_modules_are_imported_only_inside_their_own_package():
                 if not (module == owner or module.startswith(owner + ".")):
                     offenders.append(f"{module} -> {target}")
     assert offenders == [], "private modules (_name.py) used outside their subpackage: " + ", ".join(offenders)
+
+
+def test_the_test_oracles_are_not_used_by_the_package():
+    modules = _modules()
+    users = [m for m, p in modules.items() if not m.startswith("timm_augmix_plugin.testing")
+             and any(t.startswith("timm_augmix_plugin.testing") for t in _imports(m, p, set(modules)))]
+    assert users == [], f"the package's own code imports the test oracles: {users}"

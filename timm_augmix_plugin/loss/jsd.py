@@ -9,6 +9,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+__all__ = ["JsdLoss", "js_divergence"]
+
 DISTRIBUTIONS = ("softmax", "sigmoid")
 MIXTURE_CLAMP = 1e-7
 

@@ -11,6 +11,8 @@ import torch
 from timm.data import Mixup
 from timm.data.mixup import cutmix_bbox_and_lam, mixup_target
 
+__all__ = ["SplitMixup"]
+
 
 class SplitMixup:
     """Apply a timm :class:`~timm.data.Mixup` identically to each of ``num_splits`` splits.
