@@ -17,6 +17,8 @@ SUBCOMMANDS: dict[str, str] = {
     "publish": "timm_augmix_plugin.cli.publish",
     "show": "timm_augmix_plugin.cli.show",
     "compare": "timm_augmix_plugin.cli.compare",
+    "make-p": "timm_augmix_plugin.cli.make_p",
+    "eval-p": "timm_augmix_plugin.cli.eval_p",
 }
 
 

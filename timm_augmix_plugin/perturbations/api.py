@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..corruptions._rng import fresh_seed, image_generators
+from ..corruptions._rng import fresh_seed, indexed_generators
 from ..corruptions.api import MIN_SIDE, _as_numpy
 from .params import PerturbationParams, check_name, context_size, resolve_p_params
 from .sequences import SEQUENCE_FUNCTIONS
@@ -31,7 +31,7 @@ def _centre(arr: np.ndarray, crop: int) -> np.ndarray:
 
 
 def perturb(images: Any, name: str, seed: int | None = None, size_table: int | None = None, *,
-            start_index: int = 0, crop: int | None = None) -> Any:
+            start_index: int = 0, indices: Any = None, crop: int | None = None) -> Any:
     """Make the -P perturbation sequence of each image.
 
     Args:
@@ -41,6 +41,7 @@ def perturb(images: Any, name: str, seed: int | None = None, size_table: int | N
             keyed by ``(seed, name, table, start_index + i)``, so results do not depend on batching.
         size_table: reference table (32, 64 or 224); default: nearest to ``crop``.
         start_index: global index of the first image (for making a dataset in pieces with identical results).
+        indices: the global index of every image instead (e.g. an evenly spread subset of a dataset).
         crop: side of the output frames, centre-cropped from the input (default: the input side). For ImageNet-P
             pass the 256 px square of :func:`~timm_augmix_plugin.corruptions.prepare.prepare_context_image` with
             ``crop=224``: geometric sequences are computed on the square, the others on its 224 px centre.
@@ -69,6 +70,9 @@ def perturb(images: Any, name: str, seed: int | None = None, size_table: int | N
     if h != w:
         raise ValueError(f"-P sequences are made from square images, got {h}x{w}; centre-crop first (make-p and "
                          "eval-p --generate prepare images as the reference does)")
+    keys = np.arange(int(start_index), int(start_index) + n) if indices is None else np.asarray(indices, np.int64)
+    if keys.shape != (n,) or (keys < 0).any():
+        raise ValueError(f"indices must hold one non-negative index per image ({n}), got shape {keys.shape}")
     crop = h if crop is None else int(crop)
     if not MIN_SIDE <= crop <= h:
         raise ValueError(f"crop must be in {MIN_SIDE}..{h} (the input side), got {crop}")
@@ -85,7 +89,7 @@ def perturb(images: Any, name: str, seed: int | None = None, size_table: int | N
     chunk = max(1, _CHUNK_PIXELS // (need * need * params.frames))
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
-        rngs = image_generators(seed, f"p:{name}", params.table, int(start_index) + lo, hi - lo)
+        rngs = indexed_generators(seed, f"p:{name}", params.table, keys[lo:hi])
         out[lo:hi] = _centre(fn(np.ascontiguousarray(work[lo:hi]), params, rngs), crop)
     if single:
         out = out[0]
