@@ -17,7 +17,6 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from ..hub._hashing import check_same_weights
 from ..perturbations import ALL_PERTURBATIONS, TEST_PERTURBATIONS, frame_count, is_noise
 from .datasets import check_clean_labels, load_clean_dataset, subset_indices
 from .model_loading import LoadedModel, load_model
@@ -233,9 +232,11 @@ def evaluate_perturbations(cfg: EvalPConfig, *, accelerator=None) -> dict[str, A
     loaded = load_model(cfg.model, checkpoint=cfg.checkpoint, num_classes=cfg.num_classes,
                         img_size=cfg.img_size, pretrained=cfg.pretrained)
     existing = read_results(cfg.out) if Path(cfg.out).is_file() else None
-    if existing is not None:
-        check_same_weights(existing["weights_sha256"], loaded.weights_sha256, expected_from=str(cfg.out),
-                           actual_from=loaded.spec)
+    if existing is not None and existing["weights_sha256"] != loaded.weights_sha256:
+        raise ValueError(
+            f"{cfg.out} holds results for other weights (sha256 {existing['weights_sha256'][:12]}...) than "
+            f"{loaded.spec} ({loaded.weights_sha256[:12]}...); eval-p adds its section only to results of the same "
+            "weights: pass another --out, or the model those results were made for")
     baseline = read_results(cfg.baseline) if cfg.baseline else None
     names = _default_perturbations(cfg)
     clean = None
