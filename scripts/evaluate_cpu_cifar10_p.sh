@@ -3,7 +3,9 @@
 # makes CIFAR-10-P from the shared CIFAR-10 test tar (P_LIMIT evenly spread test images, default 400; empty = all),
 # adds the -P results to a copy of each folder's results.json with `timm-augmix eval-p`, and compares the runs.
 #   bash scripts/evaluate_cpu_cifar10_p.sh [OUT_DIR]
-# Steps whose output exists are skipped, so a rerun resumes. Rebuilding the cards: see README (-P section).
+# Then rebuilds the three hub/ folders with `timm-augmix card` as scripts/reproduce_cpu_cifar10.sh built them, from the
+# released weights (copied as the checkpoint) and the recipe embedded in each card (the training runs are not kept).
+# Steps whose output exists are skipped, so a rerun resumes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/cpu_cifar10_p}
@@ -24,3 +26,16 @@ for mode in standard augmix augmix_jsd; do
   specs+=("$mode=$run/results.json")
 done
 timm-augmix compare "${specs[@]}" --per-perturbation --plot-p docs/cpu_cifar10_p_flip_probability.png
+for mode in standard augmix augmix_jsd; do
+  hub="hub/wrn16_1.${mode}_cifar10_cpu"
+  run="$out/$mode"
+  rm -rf "$run/final" && cp -r "$hub" "$run/final"
+  python - "$hub/README.md" "$run/recipe.yaml" <<'PY'
+import re, sys
+card = open(sys.argv[1], encoding="utf-8").read()
+recipe = re.search(r"## Training recipe\n\n.*?```yaml\n(.*?)\n```", card, re.S).group(1)
+open(sys.argv[2], "w", encoding="utf-8").write(recipe + "\n")
+PY
+  timm-augmix card --checkpoint "$run/final" --results "$run/results.json" --recipe "$run/recipe.yaml" \
+    --dataset cifar10-c-generated --out "$hub" --overwrite
+done
