@@ -73,5 +73,5 @@ def perturbation_names(dataset: str) -> tuple[str, str]:
     base = _ALIASES_P.get(base, base)
     ident, name = _KNOWN_P.get(base, (base, base if generated else dataset))
     if generated:
-        return slug, f"{name} (regenerated)"
+        return f"{ident}{GENERATED_SUFFIX}", f"{name} (regenerated)"
     return ident, name

@@ -44,9 +44,9 @@ and `import timm_augmix_plugin`.
 ## Prediction stability on {{ stability.name }}
 
 Flip probability: how often the top-1 prediction changes between compared frames of a perturbation sequence, in
-percent (noise sequences: every frame against the clean first frame; the others: each frame against the one
-{{ stability.difficulty }} frame(s) before). Top-5 distance: how far the top-5 ranking moves between the same frames
-(0 = unchanged). {{ stability.num_videos }} sequences per perturbation.
+percent (noise sequences: every frame against the clean first frame; the others: each frame against the
+{% if stability.difficulty == 1 %}previous one{% else %}one {{ stability.difficulty }} frames before{% endif %}). Top-5 distance: how far the top-5 ranking moves between the
+same frames (0 = unchanged). {{ stability.num_videos }} sequences per perturbation.
 
 | perturbation | frames | flip probability (%) | top-5 distance |
 |---|---:|---:|---:|
