@@ -345,3 +345,28 @@ def test_sequence_helper_matches_make_p(made_p, clean_folder):
     img = np.asarray(ds[5][0].convert("RGB"))
     np.testing.assert_array_equal(np.load(made_p / "rotate.npy")[5], perturb(img, "rotate", seed=0, indices=None,
                                                                              start_index=5))
+
+
+def test_two_processes_match_one(tmp_path, model_dir, made_p):
+    """``accelerate launch --cpu --num_processes 2`` runs eval-p as two gloo processes with the same results."""
+    import os
+    import subprocess
+    import sys
+
+    common = ["--model", f"local-dir:{model_dir}", "--p-data", str(made_p), "--perturbations", "translate,rotate",
+              "--batch-size", "3", "--workers", "0", "--cpu", "--no-plots"]
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    parser = argparse.ArgumentParser()
+    eval_p.add_arguments(parser)
+    assert eval_p.run(parser.parse_args(common + ["--out", str(one)])) == 0
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1", "CUDA_VISIBLE_DEVICES": ""}
+    launcher = Path(sys.executable).with_name("accelerate")
+    cmd = [str(launcher), "launch", "--cpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+           "--dynamo_backend", "no", "-m", "timm_augmix_plugin.cli.eval_p", *common, "--out", str(two)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    a, b = read_results(one)["perturbation"], read_results(two)["perturbation"]
+    assert a["source"]["num_processes"] == 1 and b["source"]["num_processes"] == 2
+    assert a["num_videos"] == b["num_videos"] == 8
+    assert b["flip_probability"] == pytest.approx(a["flip_probability"])
+    assert b["top5_distance"] == pytest.approx(a["top5_distance"])
