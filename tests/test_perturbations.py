@@ -160,3 +160,29 @@ def test_bad_input(kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         perturb(args.pop("images"), args.pop("name"), **args)
+
+
+@pytest.mark.parametrize("name, tolerance, share", [
+    ("translate", 0, 0), ("rotate", 0, 0), ("scale", 0, 0), ("tilt", 0, 0), ("zoom_blur", 0, 0),
+    ("brightness", 1, 0.05), ("motion_blur", 1, 0.01),  # float rounding: skimage's HSV round trip, float32 taps
+])
+def test_deterministic_sequences_match_the_reference_restatement(name, tolerance, share):
+    from timm_augmix_plugin.perturbations.reference import reference_sequence
+
+    x = images(2)
+    ours = perturb(x, name, seed=0).astype(int)
+    ref = np.stack([reference_sequence(im, name, np.random.default_rng(0)) for im in x]).astype(int)
+    assert ours.shape == ref.shape
+    assert np.abs(ours - ref).max() <= tolerance
+    assert (ours != ref).mean() <= share
+
+
+@pytest.mark.parametrize("name", ["gaussian_noise", "shot_noise", "snow"])
+def test_random_sequences_match_the_reference_in_law(name):
+    from timm_augmix_plugin.perturbations.reference import reference_sequence
+
+    x = images(4)
+    ours = perturb(x, name, seed=0).astype(np.float64)
+    ref = np.stack([reference_sequence(im, name, np.random.default_rng(k)) for k, im in enumerate(x)]).astype(float)
+    assert abs(ours.mean() - ref.mean()) < 1.0
+    assert abs(np.abs(ours[:, 1:] - ours[:, :1]).mean() - np.abs(ref[:, 1:] - ref[:, :1]).mean()) < 0.5
