@@ -10,7 +10,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["image_generators", "fresh_seed", "raw_words"]
+__all__ = ["image_generators", "indexed_generators", "fresh_seed", "raw_words"]
 
 
 def _name_id(name: str) -> int:
@@ -32,9 +32,14 @@ def image_generators(seed: int, name: str, severity: int, start_index: int, coun
         start_index: global index of the first image (make-c passes the dataset index).
         count: number of images.
     """
+    return indexed_generators(seed, name, severity, range(start_index, start_index + count))
+
+
+def indexed_generators(seed: int, name: str, severity: int, indices) -> list[np.random.Generator]:
+    """One generator per global image index in ``indices`` (any order; e.g. an evenly spread subset)."""
     key = _name_id(name)
-    return [np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, severity, i))))
-            for i in range(start_index, start_index + count)]
+    return [np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, severity, int(i)))))
+            for i in indices]
 
 
 def raw_words(g: np.random.Generator, count: int) -> np.ndarray:
