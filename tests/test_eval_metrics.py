@@ -256,7 +256,7 @@ class TestSchema:
         "mutate, message",
         [
             (lambda r: r.pop("weights_sha256"), "missing key 'weights_sha256'"),
-            (lambda r: r.update(schema_version=2), "schema_version 2 is not supported"),
+            (lambda r: r.update(schema_version=3), "schema_version 3 is not supported"),
             (lambda r: r.update(benchmark_style="tiny"), "benchmark_style must be one of"),
             (lambda r: r["errors"]["fog"].pop("2"), "errors['fog'] has severities"),
             (lambda r: r["errors"]["fog"].update({"1": 120.0}), "percentage in [0, 100]"),

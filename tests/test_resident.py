@@ -184,6 +184,12 @@ def test_checkpoint_errors(packs, tmp_path):
     with pytest.raises(ValueError, match="another output folder"):
         train_resident(ResidentRun(recipe, packs / "cifar10-train.npz", packs / "cifar10-test.npz", tmp_path / "s",
                                    device="cpu"))
+    (tmp_path / "s" / "checkpoint.model.pt").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="not a readable checkpoint file"):
+        train_resident(_run(packs, tmp_path / "s"))
+    for name in ("checkpoint.model.pt", "checkpoint.state.pt"):  # the fix the message names
+        (tmp_path / "s" / name).unlink()
+    assert train_resident(_run(packs, tmp_path / "s", "train.epochs=1"))["epochs"] == 1
     with pytest.raises(ValueError, match="fewer than one batch"):
         train_resident(_run(packs, tmp_path / "t", "data.batch_size=512"))
 

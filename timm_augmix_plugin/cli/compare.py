@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-corruption", action="store_true",
                         help="also print each corruption's error per run and its change against the baseline")
     parser.add_argument("--plot", help="figure to write: mean error vs severity and error per corruption, per run")
+    parser.add_argument("--per-perturbation", action="store_true",
+                        help="also print each -P perturbation's flip probability per run (results with eval-p)")
+    parser.add_argument("--plot-p", help="figure to write: flip probability per perturbation, one bar per run")
 
 
 def _parse_run(spec: str) -> tuple[str, str]:
@@ -29,25 +32,35 @@ def _parse_run(spec: str) -> tuple[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the tables and write the plot; returns 0, or 2 with a message for a bad argument or results file."""
-    from ..evaluation.compare import check_comparable, per_corruption_table, plot_comparison, summary_table
-    from ..evaluation.results import read_results
-
+    from ..evaluation import compare
+    from ..evaluation.results import has_corruption_results, read_results
     from ..utils.outputs import ensure_writable_file
 
     try:
-        if args.plot:
-            ensure_writable_file(args.plot, "--plot")
+        for flag, path in (("--plot", args.plot), ("--plot-p", args.plot_p)):
+            if path:
+                ensure_writable_file(path, flag)
         runs = [(name, read_results(path)) for name, path in map(_parse_run, args.runs)]
-        for warning in check_comparable(runs):
-            print(f"timm-augmix compare: warning: {warning}", file=sys.stderr)
-        text = summary_table(runs)
-        if args.per_corruption:
-            text += "\n\n" + per_corruption_table(runs)
-        written = plot_comparison(runs, args.plot) if args.plot else None
+        with_c = all(has_corruption_results(r) for _, r in runs)
+        with_p = all("perturbation" in r for _, r in runs)
+        parts = []
+        if with_c or not with_p:  # -C tables whenever every run has them (and their error otherwise)
+            for warning in compare.check_comparable(runs):  # the same -C images, or a warning for old files
+                print(f"timm-augmix compare: warning: {warning}", file=sys.stderr)
+            parts.append(compare.summary_table(runs))
+            if args.per_corruption:
+                parts.append(compare.per_corruption_table(runs))
+        if with_p or args.per_perturbation or args.plot_p:
+            parts.append(compare.stability_table(runs))
+            if args.per_perturbation:
+                parts.append(compare.per_perturbation_table(runs))
+        written = [compare.plot_comparison(runs, args.plot)] if args.plot else []
+        if args.plot_p:
+            written.append(compare.plot_stability_comparison(runs, args.plot_p))
     except (ValueError, FileNotFoundError) as e:
         print(f"timm-augmix compare: error: {e}", file=sys.stderr)
         return 2
-    print(text)
-    if written is not None:
-        print(f"\nwrote {written}")
+    print("\n\n".join(parts))
+    for path in written:
+        print(f"\nwrote {path}")
     return 0

@@ -19,6 +19,8 @@ SUBCOMMANDS: dict[str, str] = {
     "compare": "timm_augmix_plugin.cli.compare",
     "convert": "timm_augmix_plugin.cli.convert",
     "run": "timm_augmix_plugin.cli.run_script",
+    "make-p": "timm_augmix_plugin.cli.make_p",
+    "eval-p": "timm_augmix_plugin.cli.eval_p",
 }
 
 

@@ -399,7 +399,7 @@ def impulse_kernel(x: np.ndarray, u: np.ndarray, c: float, out: np.ndarray) -> N
 
 @njit(cache=True, nogil=True)
 def brightness_kernel(x: np.ndarray, c: float, out: np.ndarray) -> None:  # pragma: no cover
-    """HSV V + c: RGB scaled by ``min(V + c, 1) / V`` (grey ``c`` where V == 0), truncated to uint8."""
+    """HSV V + c: RGB scaled by ``clip(V + c, 0, 1) / V`` (grey ``max(c, 0)`` where V == 0), truncated to uint8."""
     n = x.shape[0]
     lut = np.arange(256) / 255.0  # the same float64 quotients as dividing each value by 255
     for p in range(n):
@@ -413,7 +413,7 @@ def brightness_kernel(x: np.ndarray, c: float, out: np.ndarray) -> None:  # prag
             out[p, 1] = np.uint8(min(max(g / v * vn, 0.0), 1.0) * 255.0)
             out[p, 2] = np.uint8(min(max(bb / v * vn, 0.0), 1.0) * 255.0)
         else:
-            q = np.uint8(vn * 255.0)
+            q = np.uint8(max(vn, 0.0) * 255.0)  # -P brightness also lowers V (c < 0)
             out[p, 0] = q
             out[p, 1] = q
             out[p, 2] = q

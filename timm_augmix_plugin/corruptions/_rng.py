@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..utils.seeds import fresh_seed, image_generators
+from ..utils.seeds import fresh_seed, image_generators, indexed_generators
 
-__all__ = ["fresh_seed", "image_generators", "raw_words"]
+__all__ = ["fresh_seed", "image_generators", "indexed_generators", "raw_words"]
 
 
 def raw_words(g: np.random.Generator, count: int) -> np.ndarray:

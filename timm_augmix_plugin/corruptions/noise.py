@@ -17,7 +17,7 @@ from ._kernels import impulse_kernel, sample_from_thresholds
 from ._rng import raw_words
 from .params import SizeParams
 
-__all__ = ["gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "noise_cdf"]
+__all__ = ["gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "noise_cdf", "sample_noise"]
 
 _V = np.arange(256, dtype=np.float64)
 
@@ -109,6 +109,10 @@ def _sample(x: np.ndarray, kind: str, c: float, rngs: list[np.random.Generator])
     sample_from_thresholds(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(words).reshape(-1), thresholds,
                            guide, out.reshape(-1))
     return out
+
+
+#: Public name of the sampler (the -P noise sequences draw their frames with it).
+sample_noise = _sample
 
 
 def gaussian_noise(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator]) -> np.ndarray:

@@ -13,7 +13,7 @@ from .blur import _zoom_tables, motion_blur_images
 from .frost_assets import load_frost_textures
 from .params import SizeParams
 
-__all__ = ["snow", "frost", "fog", "brightness", "plasma_fractal_batch"]
+__all__ = ["snow", "frost", "fog", "brightness", "plasma_fractal_batch", "snow_layers", "snow_streaks"]
 
 
 def _zoom_plane(layer: np.ndarray, factor: float) -> np.ndarray:
@@ -25,10 +25,14 @@ def _zoom_plane(layer: np.ndarray, factor: float) -> np.ndarray:
     return out
 
 
-def snow(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator]) -> np.ndarray:
-    """Snow flakes streaked by motion blur, over a brightened, greyed image."""
-    loc, scale, zoom, threshold, mb_radius, mb_sigma, blend = p.value
-    n, h, w, _ = x.shape
+def snow_layers(rngs: list[np.random.Generator], h: int, w: int, loc: float, scale: float, zoom: float,
+                threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per image the reference's 8-bit snow layer (N, H, W) float32 0..255 and a streak angle from U(-135, -45).
+
+    Each generator draws the Gaussian layer, then the angle (the -P snow sequences draw the angle too and use their
+    own angles, so both keep the same random stream).
+    """
+    n = len(rngs)
     layer = np.empty((n, h, w), dtype=np.float32)
     angles = np.empty(n)
     for i, g in enumerate(rngs):
@@ -38,9 +42,21 @@ def snow(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator]) -> np.nd
     layer += np.float32(loc)
     layer = _zoom_plane(layer, float(zoom))
     layer[layer < threshold] = 0
-    layer8 = (np.clip(layer, 0, 1) * 255).astype(np.uint8).astype(np.float32)
-    streaks = motion_blur_images(layer8[..., None], float(mb_radius), float(mb_sigma), angles)
-    streaks = np.clip(np.rint(streaks[..., 0]), 0, 255)  # the reference's 8-bit PNG round trip
+    return (np.clip(layer, 0, 1) * 255).astype(np.uint8).astype(np.float32), angles
+
+
+def snow_streaks(layer8: np.ndarray, radius: float, sigma: float, angles: np.ndarray) -> np.ndarray:
+    """Motion-blurred snow layers (N, H, W) float32, rounded to 8 bits as the reference's PNG round trip."""
+    streaks = motion_blur_images(layer8[..., None], float(radius), float(sigma), angles)
+    return np.clip(np.rint(streaks[..., 0]), 0, 255)
+
+
+def snow(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator]) -> np.ndarray:
+    """Snow flakes streaked by motion blur, over a brightened, greyed image."""
+    loc, scale, zoom, threshold, mb_radius, mb_sigma, blend = p.value
+    n, h, w, _ = x.shape
+    layer8, angles = snow_layers(rngs, h, w, loc, scale, zoom, threshold)
+    streaks = snow_streaks(layer8, mb_radius, mb_sigma, angles)
     out = np.empty_like(x)
     snow_combine(np.ascontiguousarray(x), np.ascontiguousarray(streaks), float(blend), out)
     return out

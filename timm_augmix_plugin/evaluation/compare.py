@@ -15,8 +15,8 @@ import numpy as np
 
 from ..utils.figures import save_figure
 
-__all__ = ["check_comparable", "corruption_induced_error", "per_corruption_table", "plot_comparison",
-           "summary_table"]
+__all__ = ["check_comparable", "check_comparable_stability", "corruption_induced_error", "per_corruption_table",
+           "per_perturbation_table", "plot_comparison", "plot_stability_comparison", "stability_table", "summary_table"]
 
 Run = tuple[str, Mapping[str, Any]]
 
@@ -157,5 +157,86 @@ def plot_comparison(runs: Sequence[Run], path: str | os.PathLike) -> Path:
     top = max(max(r["corruption_errors"][c] for c in corruptions) for _, r in runs)
     bars.set_ylim(0, top * 1.35)  # room for the legend above the bars
     bars.legend(fontsize=8, ncol=2, loc="upper center")
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=120)
+
+
+# ---- -P stability (the ``perturbation`` section written by eval-p) ------------------------------------------------
+
+
+def check_comparable_stability(runs: Sequence[Run]) -> None:
+    """Refuse runs without -P results or evaluated on other sequences (perturbations, videos, difficulty).
+
+    Raises:
+        ValueError: naming the run and the difference.
+    """
+    if len(runs) < 1:
+        raise ValueError("Give at least one NAME=results.json to compare.")
+    for name, r in runs:
+        if "perturbation" not in r:
+            raise ValueError(f"{name!r} has no -P results; run `timm-augmix eval-p ... --out` on its results.json")
+    base_name, base = runs[0][0], runs[0][1]["perturbation"]
+    for name, r in runs[1:]:
+        p = r["perturbation"]
+        for key in ("perturbations", "num_videos", "difficulty", "frames"):
+            if p.get(key) != base.get(key):
+                raise ValueError(f"{name!r} and {base_name!r} were evaluated on different -P sets ({key}: "
+                                 f"{p.get(key)} vs {base.get(key)}); rerun eval-p on the same data and --limit")
+
+
+def stability_table(runs: Sequence[Run]) -> str:
+    """One row per run: mean flip probability and mean top-5 distance, each with its change against the first."""
+    check_comparable_stability(runs)
+    base = runs[0][1]["perturbation"]
+    lines = ["| run | mean flip probability % | vs first | mean top-5 distance | vs first |", "|---|---|---|---|---|"]
+    for i, (name, r) in enumerate(runs):
+        p = r["perturbation"]
+        first = i == 0
+        lines.append(
+            f"| {name} | {p['mean_flip_probability']:.2f} | "
+            f"{'' if first else _relative(p['mean_flip_probability'], base['mean_flip_probability'])} | "
+            f"{p['mean_top5_distance']:.3f} | "
+            f"{'' if first else _relative(p['mean_top5_distance'], base['mean_top5_distance'])} |")
+    return "\n".join(lines)
+
+
+def per_perturbation_table(runs: Sequence[Run]) -> str:
+    """One row per perturbation: each run's flip probability (%) and its change against the first run."""
+    check_comparable_stability(runs)
+    base = runs[0][1]["perturbation"]
+    header = "| perturbation | " + " | ".join(
+        [f"{runs[0][0]} %"] + [f"{name} % | vs first" for name, _ in runs[1:]]) + " |"
+    lines = [header, "|---|" + "---|" * (1 + 2 * (len(runs) - 1))]
+    for n in base["perturbations"]:
+        cells = [f"{base['flip_probability'][n]:.2f}"]
+        for _, r in runs[1:]:
+            v = r["perturbation"]["flip_probability"][n]
+            cells += [f"{v:.2f}", _relative(v, base["flip_probability"][n])]
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot_stability_comparison(runs: Sequence[Run], path: str | os.PathLike) -> Path:
+    """Flip probability per perturbation, one bar per run side by side (mFP in the legend)."""
+    from matplotlib.figure import Figure
+
+    check_comparable_stability(runs)
+    names = list(runs[0][1]["perturbation"]["perturbations"])
+    fig = Figure(figsize=(11, 4.8))
+    ax = fig.subplots()
+    width = 0.8 / len(runs)
+    x = np.arange(len(names))
+    for i, (name, r) in enumerate(runs):
+        p = r["perturbation"]
+        ax.bar(x + (i - (len(runs) - 1) / 2) * width, [p["flip_probability"][n] for n in names], width,
+               label=f"{name} (mFP {p['mean_flip_probability']:.2f}%)")
+    ax.set_xticks(x)
+    ax.set_xticklabels([n.replace("_", " ") for n in names], rotation=45, ha="right", fontsize=9)
+    ax.set_ylabel("flip probability (%)")
+    p0 = runs[0][1]["perturbation"]
+    ax.set_title(f"Prediction stability on {p0['dataset']} ({p0['num_videos']} sequences per perturbation)",
+                 fontsize=10)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path, dpi=120)

@@ -93,3 +93,24 @@ def plot_reliability(
                            summary)
     fig.tight_layout()
     return save_figure(fig, path, dpi=120)
+
+
+def plot_flip_probability(block: Mapping[str, Any], path: str | os.PathLike, title: str = "") -> Path:
+    """-P stability of one run: flip probability (%) per perturbation, the mean over the averaged ones dashed."""
+    from matplotlib.figure import Figure
+
+    names = list(block["perturbations"])
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.subplots()
+    values = [block["flip_probability"][n] for n in names]
+    ax.bar(np.arange(len(names)), values, color="tab:blue")
+    ax.axhline(block["mean_flip_probability"], color="black", ls="--", lw=1,
+               label=f"mFP {block['mean_flip_probability']:.2f}% (over {len(block['averaged_perturbations'])})")
+    ax.set_xticks(np.arange(len(names)))
+    ax.set_xticklabels([n.replace("_", " ") for n in names], rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("flip probability (%)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=120)

@@ -16,6 +16,18 @@ Schema version 1 (keys beyond these are allowed and kept)::
     plugin_version: str;  created: ISO-8601 UTC
     evaluated_images_sha256: {corrupted, clean: 64 hex chars | null}   # optional (older files lack it): which
                                                     # images were evaluated; `compare` refuses runs that differ
+
+Schema version 2 adds the optional ``perturbation`` section written by ``eval-p`` (-P stability; see
+:func:`perturbation_problems`), and allows a document with only that section (the -C keys above are then absent)::
+
+    perturbation:
+      dataset, layout: str;  perturbations: [str];  frames: {perturbation: int};  difficulty: int;  num_videos: int
+      flip_probability: {perturbation: percent};  top5_distance: {perturbation: float >= 0}
+      averaged_perturbations: [str];  mean_flip_probability: percent;  mean_top5_distance: float
+      flip_rate, top5_distance_ratio: {perturbation: percent} | null;  mfr, mt5d: float | null
+      normalizer: "<baseline results path>" | null
+
+Version 1 files (eval-c before -P existed) are still read.
 """
 from __future__ import annotations
 
@@ -28,7 +40,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Versions read (1: eval-c only; 2: adds the optional -P ``perturbation`` section).
+SUPPORTED_SCHEMA_VERSIONS = (1, 2)
+#: Keys of a -P-only document (eval-p without eval-c results to add to).
+_COMMON_KEYS: tuple[str, ...] = ("schema_version", "model", "architecture", "num_classes", "weights_sha256",
+                                 "plugin_version", "created")
 STYLES = ("cifar", "imagenet")
 CALIBRATION_KEYS = ("error", "rms_calibration_error", "ece", "nll")
 _REQUIRED: dict[str, tuple[type, ...]] = {
@@ -87,11 +104,91 @@ def _check_calibration(problems: list[str], where: str, block: Any) -> None:
             _check_percent(problems, f"{where}.{key}", block[key])
 
 
+def _check_ratio_block(problems: list[str], where: str, block: Any, names: list[str]) -> None:
+    if block is None:
+        return
+    if not isinstance(block, Mapping) or set(block) != set(names):
+        problems.append(f"{where} must map each of {names} to a number (or be null)")
+        return
+    for name, value in block.items():
+        if not _is_number(value) or value < 0:
+            problems.append(f"{where}[{name!r}] must be a finite non-negative number, got {value!r}")
+
+
+def perturbation_problems(block: Any) -> list[str]:
+    """Every way a results document's ``perturbation`` section (-P stability, schema v2) is malformed."""
+    where = "perturbation"
+    if not isinstance(block, Mapping):
+        return [f"{where} must be an object, got {type(block).__name__}"]
+    problems: list[str] = []
+    names = block.get("perturbations")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        return [f"{where}.perturbations must be a non-empty list of names"]
+    for key in ("dataset", "layout"):
+        if not isinstance(block.get(key), str):
+            problems.append(f"{where}.{key} must be a string")
+    for key in ("difficulty", "num_videos"):
+        value = block.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            problems.append(f"{where}.{key} must be an integer >= 1, got {value!r}")
+    frames = block.get("frames")
+    if not isinstance(frames, Mapping) or set(frames) != set(names) or not all(
+            isinstance(v, int) and v >= 2 for v in frames.values()):
+        problems.append(f"{where}.frames must map each perturbation to its frame count (>= 2)")
+    fp, t5 = block.get("flip_probability"), block.get("top5_distance")
+    if not isinstance(fp, Mapping) or set(fp) != set(names):
+        problems.append(f"{where}.flip_probability must have one value per perturbation")
+    else:
+        for name, value in fp.items():
+            _check_percent(problems, f"{where}.flip_probability[{name!r}]", value)
+    if not isinstance(t5, Mapping) or set(t5) != set(names):
+        problems.append(f"{where}.top5_distance must have one value per perturbation")
+    else:
+        for name, value in t5.items():
+            if not _is_number(value) or not 0 <= value <= 15:
+                problems.append(f"{where}.top5_distance[{name!r}] must be a number in [0, 15], got {value!r}")
+    averaged = block.get("averaged_perturbations")
+    if not isinstance(averaged, list) or not averaged or not set(averaged) <= set(names):
+        problems.append(f"{where}.averaged_perturbations must be a non-empty subset of perturbations")
+    _check_percent(problems, f"{where}.mean_flip_probability", block.get("mean_flip_probability"))
+    mt = block.get("mean_top5_distance")
+    if not _is_number(mt) or mt < 0:
+        problems.append(f"{where}.mean_top5_distance must be a finite non-negative number, got {mt!r}")
+    averaged_names = averaged if isinstance(averaged, list) else []
+    for key in ("flip_rate", "top5_distance_ratio"):
+        _check_ratio_block(problems, f"{where}.{key}", block.get(key), averaged_names)
+    for key in ("mfr", "mt5d"):
+        value = block.get(key)
+        if value is not None and (not _is_number(value) or value < 0):
+            problems.append(f"{where}.{key} must be a finite non-negative number or null, got {value!r}")
+    if (block.get("mfr") is None) != (block.get("normalizer") is None):
+        problems.append(f"{where}.mfr and {where}.normalizer must both be set or both be null")
+    return problems
+
+
+def _perturbation_only_problems(results: Mapping[str, Any]) -> list[str]:
+    problems = [f"missing key {key!r}" for key in _COMMON_KEYS if key not in results]
+    if problems:
+        return problems
+    if results["schema_version"] not in SUPPORTED_SCHEMA_VERSIONS[1:]:
+        problems.append(f"a -P-only document needs schema_version >= 2, got {results['schema_version']!r}")
+    if not isinstance(results["weights_sha256"], str) or not re.fullmatch(r"[0-9a-f]{64}", results["weights_sha256"]):
+        problems.append("weights_sha256 must be 64 lowercase hex characters")
+    return problems + perturbation_problems(results["perturbation"])
+
+
+def has_corruption_results(results: Mapping[str, Any]) -> bool:
+    """Whether a (valid) results document holds eval-c results (a -P-only document does not)."""
+    return "corruptions" in results
+
+
 def validation_problems(results: Mapping[str, Any]) -> list[str]:
-    """Every way ``results`` departs from schema version 1 (empty list: valid)."""
+    """Every way ``results`` departs from the schema (versions 1 and 2; empty list: valid)."""
     problems: list[str] = []
     if not isinstance(results, Mapping):
         return [f"results must be a JSON object, got {type(results).__name__}"]
+    if "perturbation" in results and not has_corruption_results(results):
+        return _perturbation_only_problems(results)
     for key, types in _REQUIRED.items():
         if key not in results:
             problems.append(f"missing key {key!r}")
@@ -100,8 +197,13 @@ def validation_problems(results: Mapping[str, Any]) -> list[str]:
             problems.append(f"{key!r} must be {names}, got {type(results[key]).__name__}")
     if problems:
         return problems
-    if results["schema_version"] != SCHEMA_VERSION:
-        problems.append(f"schema_version {results['schema_version']} is not supported (expected {SCHEMA_VERSION})")
+    if results["schema_version"] not in SUPPORTED_SCHEMA_VERSIONS:
+        problems.append(f"schema_version {results['schema_version']} is not supported (expected one of "
+                        f"{SUPPORTED_SCHEMA_VERSIONS})")
+    if "perturbation" in results:
+        if results["schema_version"] < 2:
+            problems.append("the perturbation section needs schema_version >= 2")
+        problems += perturbation_problems(results["perturbation"])
     if results["benchmark_style"] not in STYLES:
         problems.append(f"benchmark_style must be one of {STYLES}, got {results['benchmark_style']!r}")
     if not re.fullmatch(r"[0-9a-f]{64}", results["weights_sha256"]):
@@ -163,7 +265,7 @@ def validate_results(results: Mapping[str, Any]) -> None:
     if problems:
         listing = "\n  - ".join(problems)
         raise ValueError(
-            f"invalid eval-c results (schema v{SCHEMA_VERSION}):\n  - {listing}\n"
+            f"invalid eval-c/eval-p results (schema v{SCHEMA_VERSION}):\n  - {listing}\n"
             "Write results with `timm-augmix eval-c ... --out <dir>/results.json` from this plugin version rather "
             "than by hand."
         )

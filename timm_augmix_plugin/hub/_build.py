@@ -20,6 +20,7 @@ from ._results import load_results
 PLOT_FILES: tuple[PlotFile, ...] = (
     PlotFile("error_vs_severity.png", "Top-1 error against corruption severity"),
     PlotFile("reliability.png", "Reliability diagram (confidence against accuracy)"),
+    PlotFile("flip_probability.png", "Flip probability per -P perturbation (eval-p)"),
 )
 GENERATED_FILES = frozenset({WEIGHTS_FILE, CONFIG_FILE, RESULTS_FILE, CARD_FILE, *(p.file for p in PLOT_FILES)})
 

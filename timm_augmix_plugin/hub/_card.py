@@ -7,7 +7,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from ._datasets import benchmark_names
+from ._datasets import benchmark_names, perturbation_names
 from ._hashing import CARD_HASH_KEY
 from ._results import RobustnessResults
 from ._template import MODEL_CARD_TEMPLATE
@@ -23,6 +23,10 @@ METRIC_NAMES: dict[str, str] = {
     "mce": "mCE (%)",
     "relative_mce": "Relative mCE (%)",
     "rms_calibration_error": "RMS calibration error (%)",
+    "mean_flip_probability": "Mean flip probability (%, mFP, unnormalised)",
+    "mean_top5_distance": "Mean top-5 distance (unnormalised)",
+    "mfr": "mFR (%)",
+    "mt5d": "mT5D (%)",
 }
 
 
@@ -75,13 +79,30 @@ def build_card_data(
         eval_results.append(result("rms_calibration_error", results.clean["rms_calibration_error"], clean=True))
 
     tags = list(dict.fromkeys((*BASE_TAGS, names.clean_id.split("/")[-1], names.corrupted_id)))
+    metrics = ["error", "mean_corruption_error", "rms_calibration_error"]
+    stability = results.raw.get("perturbation")
+    if stability is not None:  # -P results (eval-p): mFP and mean top-5 distance, mFR / mT5D when normalised
+        p_id, p_name = perturbation_names(stability["dataset"])
+        p_normalizer = _normalizer_label(stability.get("normalizer"))
+        for metric in ("mean_flip_probability", "mean_top5_distance", "mfr", "mt5d"):
+            if stability.get(metric) is None:
+                continue
+            name = METRIC_NAMES[metric]
+            if metric in ("mfr", "mt5d"):
+                name = f"{name[:-1]}, normalised by {p_normalizer})"
+            eval_results.append(EvalResult(
+                task_type=TASK_TYPE, task_name=TASK_NAME, dataset_type=p_id, dataset_name=p_name,
+                dataset_split="test", metric_type=metric, metric_name=name,
+                metric_value=round(float(stability[metric]), 4)))
+            metrics.append(metric)
+        tags = list(dict.fromkeys((*tags, "perturbation-stability", p_id)))
     return ModelCardData(
         library_name="timm",
         pipeline_tag=TASK_TYPE,
         license=license,
         tags=tags,
         datasets=[names.clean_id],
-        metrics=["error", "mean_corruption_error", "rms_calibration_error"],
+        metrics=metrics,
         model_name=model_name,
         eval_results=eval_results,
         **{CARD_HASH_KEY: results.weights_sha256},
@@ -160,6 +181,13 @@ def render_model_card(
         _pct(sum(results.errors[name][s] for name in results.corruptions) / len(results.corruptions))
         for s in results.severities
     ]
+    stability = _stability_context(results.raw.get("perturbation"))
+    if stability is not None:
+        summary_rows.append({"label": "Mean flip probability (%, mFP)", "dataset": stability["name"],
+                             "value": stability["mean_flip_probability"]})
+        if stability["mfr"] is not None:
+            summary_rows.append({"label": f"mFR (%, normalised by {stability['normalizer']})",
+                                 "dataset": stability["name"], "value": stability["mfr"]})
     preprocessing = [
         str(tuple(pretrained_cfg.get("input_size", ()))),
         _floats(pretrained_cfg.get("mean")),
@@ -193,7 +221,27 @@ def render_model_card(
         num_clean_samples=raw.get("num_clean_samples", "not recorded"),
         num_corrupted_samples=raw.get("num_corrupted_samples", "not recorded"),
         created=raw.get("created", "not recorded"),
+        stability=stability,
     )
+
+
+def _stability_context(block: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the card body shows of a results ``perturbation`` section (None when there is none)."""
+    if block is None:
+        return None
+    _, name = perturbation_names(block["dataset"])
+    averaged = block["averaged_perturbations"]
+    rows = [{"name": n, "frames": block["frames"][n], "flip": _pct(block["flip_probability"][n]),
+             "top5": f"{block['top5_distance'][n]:.3f}", "averaged": n in averaged}
+            for n in block["perturbations"]]
+    has_ratio = block.get("mfr") is not None
+    return {
+        "name": name, "rows": rows, "num_videos": block["num_videos"], "difficulty": block["difficulty"],
+        "mean_flip_probability": _pct(block["mean_flip_probability"]),
+        "mean_top5_distance": f"{block['mean_top5_distance']:.3f}", "num_averaged": len(averaged),
+        "mfr": _pct(block["mfr"]) if has_ratio else None, "mt5d": _pct(block["mt5d"]) if has_ratio else None,
+        "normalizer": _normalizer_label(block.get("normalizer")) if has_ratio else None,
+    }
 
 
 def _normalizer_label(normalizer: str | None) -> str:

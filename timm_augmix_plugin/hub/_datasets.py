@@ -51,3 +51,27 @@ def benchmark_names(dataset: str) -> BenchmarkNames:
     if generated:
         return BenchmarkNames(slug, f"{names.corrupted_name} (regenerated)", names.clean_id, names.clean_name)
     return names
+
+
+_KNOWN_P: dict[str, tuple[str, str]] = {
+    "cifar10-p": ("cifar10-p", "CIFAR-10-P"),
+    "cifar100-p": ("cifar100-p", "CIFAR-100-P"),
+    "tiny-imagenet-p": ("tiny-imagenet-p", "Tiny-ImageNet-P"),
+    "imagenet-p": ("imagenet-p", "ImageNet-P"),
+}
+_ALIASES_P = {"cifar-10-p": "cifar10-p", "cifar-100-p": "cifar100-p", "tinyimagenet-p": "tiny-imagenet-p"}
+
+
+def perturbation_names(dataset: str) -> tuple[str, str]:
+    """``(id, pretty name)`` of the -P set named in a results ``perturbation`` section (``cifar10-p``, ...).
+
+    Sets made by ``make-p`` or ``eval-p --generate`` (``<name>-generated``) are marked as regenerated.
+    """
+    slug = dataset.strip().lower().replace("_", "-")
+    generated = slug.endswith(GENERATED_SUFFIX)
+    base = slug[: -len(GENERATED_SUFFIX)] if generated else slug
+    base = _ALIASES_P.get(base, base)
+    ident, name = _KNOWN_P.get(base, (base, base if generated else dataset))
+    if generated:
+        return f"{ident}{GENERATED_SUFFIX}", f"{name} (regenerated)"
+    return ident, name

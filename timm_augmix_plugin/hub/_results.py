@@ -101,7 +101,11 @@ def load_results(path: str | Path) -> RobustnessResults:
         FileNotFoundError: The file does not exist.
         ValueError: It is not valid JSON or not an eval-c results document.
     """
-    return RobustnessResults._from_valid(read_results(path))
+    data = read_results(path)
+    if "corruptions" not in data:
+        raise ValueError(f"{path} holds only -P results; a card needs eval-c results: run `timm-augmix eval-c ... --out "
+                         f"{path}` first, then `timm-augmix eval-p ... --out {path}` adds the -P section to it")
+    return RobustnessResults._from_valid(data)
 
 
 def _optional_float(value: Any) -> float | None:

@@ -39,6 +39,27 @@ and `import timm_augmix_plugin`.
 | {{ row.name }} |{% for v in row.cells %} {{ v }} |{% endfor %} {{ row.mean }} |
 {%- endfor %}
 | **mean** |{% for v in severity_means %} **{{ v }}** |{% endfor %} **{{ mean_corruption_error }}** |
+{%- if stability %}
+
+## Prediction stability on {{ stability.name }}
+
+Flip probability: how often the top-1 prediction changes between compared frames of a perturbation sequence, in
+percent (noise sequences: every frame against the clean first frame; the others: each frame against the
+{% if stability.difficulty == 1 %}previous one{% else %}one {{ stability.difficulty }} frames before{% endif %}). Top-5 distance: how far the top-5 ranking moves between the
+same frames (0 = unchanged). {{ stability.num_videos }} sequences per perturbation.
+
+| perturbation | frames | flip probability (%) | top-5 distance |
+|---|---:|---:|---:|
+{%- for row in stability.rows %}
+| {{ row.name }}{% if not row.averaged %} (not averaged){% endif %} | {{ row.frames }} | {{ row.flip }} | {{ row.top5 }} |
+{%- endfor %}
+| **mean over {{ stability.num_averaged }}** | | **{{ stability.mean_flip_probability }}** | **{{ stability.mean_top5_distance }}** |
+{%- if stability.mfr %}
+
+mFR {{ stability.mfr }} % and mT5D {{ stability.mt5d }} %: each perturbation's value divided by that of
+{{ stability.normalizer }}, averaged.
+{%- endif %}
+{%- endif %}
 {%- if plots %}
 
 ## Plots

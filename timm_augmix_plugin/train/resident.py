@@ -165,6 +165,18 @@ def _compiled(model: torch.nn.Module, mode: str):
     return torch.compile(model, mode=mode)
 
 
+def _load_checkpoint_file(path: Path, map_location) -> dict:
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)  # tensors and plain types only
+    except Exception as err:  # truncated, not a torch file, or holding pickled objects
+        raise ValueError(f"{path} is not a readable checkpoint file ({type(err).__name__}: {str(err)[:200]}); "
+                         f"delete {_MODEL_FILE} and {_STATE_FILE} in {path.parent} to start the run over.") from err
+    if not isinstance(data, dict) or "tag" not in data:
+        raise ValueError(f"{path} is not a checkpoint of the resident trainer; delete {_MODEL_FILE} and "
+                         f"{_STATE_FILE} in {path.parent} to start the run over.")
+    return data
+
+
 def _atomic_save(obj, path: Path) -> None:
     tmp = path.with_name(f".tmp-{path.name}")
     torch.save(obj, tmp)
@@ -286,10 +298,9 @@ def _train_resident(run: ResidentRun) -> dict:
                          "data.batch_size or use more images.")
 
     objective = Objective(recipe)
-    extra = dict(recipe.optim.kwargs)
     optimizer = create_optimizer_v2(
         model, opt=recipe.optim.name, lr=recipe.optim.lr, weight_decay=recipe.optim.weight_decay,
-        momentum=recipe.optim.momentum, filter_bias_and_bn=recipe.optim.filter_bias_and_bn, **extra)
+        momentum=recipe.optim.momentum, filter_bias_and_bn=recipe.optim.filter_bias_and_bn, **recipe.optim.kwargs)
     augmix = None
     generator = torch.Generator(device=device).manual_seed(process_seed(t.seed, 0))
     if recipe.augmix.enabled:
@@ -307,8 +318,8 @@ def _train_resident(run: ResidentRun) -> dict:
     planned = None if run.time_budget_s else t.epochs
     epoch, global_step = 0, 0
     if (ckpt_dir / _MODEL_FILE).is_file() and (ckpt_dir / _STATE_FILE).is_file():
-        weights = torch.load(ckpt_dir / _MODEL_FILE, map_location=device, weights_only=True)
-        state = torch.load(ckpt_dir / _STATE_FILE, map_location="cpu", weights_only=True)
+        weights = _load_checkpoint_file(ckpt_dir / _MODEL_FILE, device)
+        state = _load_checkpoint_file(ckpt_dir / _STATE_FILE, "cpu")
         if weights["tag"] != state["tag"]:
             raise ValueError(f"{ckpt_dir}: {_MODEL_FILE} (update {weights['tag']}) and {_STATE_FILE} (update "
                              f"{state['tag']}) come from different checkpoints; delete both to start over.")

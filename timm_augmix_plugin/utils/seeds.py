@@ -3,7 +3,7 @@ batch size, worker count, process sharding or the order in which samples are dra
 
 * :func:`mix_seed`: a 63-bit torch seed of ``(seed, stream, index)`` (training samples: run seed, epoch, index);
 * :func:`process_seed`: the seed of one training process's parameter generator (device-side AugMix);
-* :func:`image_generators`: one numpy generator per image of a -C corruption, keyed by
+* :func:`image_generators` / :func:`indexed_generators`: one numpy generator per image of a -C corruption, keyed by
   ``(corruption, severity, image index)`` through ``SeedSequence`` spawn keys;
 * :func:`fresh_seed`: a non-deterministic seed when none is given.
 
@@ -12,10 +12,11 @@ The formulas are fixed: changing one changes every generated image and figure.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
 
 import numpy as np
 
-__all__ = ["fresh_seed", "image_generators", "mix_seed", "name_key", "process_seed"]
+__all__ = ["fresh_seed", "image_generators", "indexed_generators", "mix_seed", "name_key", "process_seed"]
 
 _SEED_MODULUS = 2**63 - 1
 
@@ -43,8 +44,6 @@ def fresh_seed() -> int:
 def image_generators(seed: int, name: str, severity: int, start_index: int, count: int) -> list[np.random.Generator]:
     """One numpy generator per image ``start_index .. start_index + count - 1``.
 
-    Each is a PCG64 from ``SeedSequence(seed, spawn_key=(name_key(name), severity, index))``.
-
     Args:
         seed: user seed (non-negative int).
         name: corruption name (part of the key, so corruptions draw independent noise).
@@ -52,6 +51,14 @@ def image_generators(seed: int, name: str, severity: int, start_index: int, coun
         start_index: global index of the first image (make-c passes the dataset index).
         count: number of images.
     """
+    return indexed_generators(seed, name, severity, range(start_index, start_index + count))
+
+
+def indexed_generators(seed: int, name: str, severity: int, indices: Iterable[int]) -> list[np.random.Generator]:
+    """One numpy generator per global image index in ``indices`` (any order; e.g. an evenly spread subset).
+
+    Each is a PCG64 from ``SeedSequence(seed, spawn_key=(name_key(name), severity, index))``.
+    """
     key = name_key(name)
-    return [np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, severity, i))))
-            for i in range(start_index, start_index + count)]
+    return [np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, severity, int(i)))))
+            for i in indices]

@@ -1,0 +1,140 @@
+"""Evaluate a model's prediction stability on -P perturbation sequences (CIFAR-10-P, ImageNet-P, or generated).
+
+Reads released CIFAR-10-P / CIFAR-100-P folders (<perturbation>.npy of shape (N, T, H, W, 3) + labels.npy), the frame
+folders `timm-augmix make-p` writes for larger images, or makes the sequences on the fly from clean images
+(--generate). Reports the flip probability per perturbation and its mean (mFP), the top-5 distance and its mean,
+and mFR / mT5D against --baseline results. Writes them into the `perturbation` section of results.json (added to an
+existing eval-c results.json of the same weights). Runs on several processes under `accelerate launch`.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+EPILOG = """examples:
+  timm-augmix eval-p --model local-dir:runs/wrn40_2/final --p-data data/CIFAR-10-P --out eval/wrn40_2/results.json
+  timm-augmix eval-p --model local-dir:runs/wrn40_2/final --generate --clean-data data/cifar10/test.tar \\
+      --limit 1000 --out eval/quick/results.json
+  timm-augmix eval-p --model local-dir:runs/augmix/final --p-data data/CIFAR-10-P \\
+      --baseline eval/standard/results.json --out eval/augmix/results.json     (mFR / mT5D vs the baseline)
+  accelerate launch --cpu --num_processes 2 -m timm_augmix_plugin.cli.eval_p --model ... --p-data ... --out ...
+"""
+
+
+def _names(value: str) -> list[str]:
+    from ..perturbations import ALL_PERTURBATIONS, TEST_PERTURBATIONS, VALIDATION_PERTURBATIONS
+
+    groups = {"test": TEST_PERTURBATIONS, "validation": VALIDATION_PERTURBATIONS, "all": ALL_PERTURBATIONS}
+    if value in groups:
+        return list(groups[value])
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected comma-separated perturbation names, 'test', 'validation' or 'all'")
+    return names
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register eval-p's options on ``parser``."""
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    m = parser.add_argument_group("model")
+    m.add_argument("--model", required=True,
+                   help="timm model name (e.g. wrn40_2, resnet50.a1_in1k), hf-hub:org/name or local-dir:DIR")
+    m.add_argument("--checkpoint", default=None, help="with a timm name: .safetensors file or folder holding one")
+    m.add_argument("--num-classes", type=int, default=None, help="classifier size (default: from the checkpoint)")
+    m.add_argument("--img-size", type=int, default=None, help="input size, overriding the model's pretrained_cfg")
+    m.add_argument("--no-pretrained", dest="pretrained", action="store_false",
+                   help="timm name without --checkpoint: random weights instead of timm's pretrained ones")
+    d = parser.add_argument_group("data")
+    d.add_argument("--p-data", default=None, help="-P folder: CIFAR-P .npy layout or make-p frame folders")
+    d.add_argument("--layout", choices=("auto", "cifar", "frames"), default="auto", help="layout of --p-data")
+    d.add_argument("--clean-data", default=None,
+                   help="--generate: clean test images (folder or .tar of class folders, or a timm dataset name)")
+    d.add_argument("--clean-split", default="validation", help="split for a named --clean-data dataset")
+    d.add_argument("--download", action="store_true", help="allow a named --clean-data dataset to download")
+    d.add_argument("--generate", action="store_true",
+                   help="make the sequences on the fly from --clean-data (the same as `make-p --seed`)")
+    d.add_argument("--seed", type=int, default=0, help="seed of the generated sequences")
+    d.add_argument("--size-table", type=int, default=None, choices=(32, 64, 224),
+                   help="--generate: parameter table (default: the model's input size)")
+    d.add_argument("--perturbations", type=_names, default=None,
+                   help="comma-separated names, 'test' (the 10, default), 'validation' (4) or 'all'")
+    d.add_argument("--limit", type=int, default=None, help="at most N videos per perturbation (evenly spread)")
+    d.add_argument("--dataset-name", default=None, help="name recorded in results.json (default: the folder name)")
+    r = parser.add_argument_group("metrics")
+    r.add_argument("--difficulty", type=int, default=1,
+                   help="step between compared frames of the non-noise sequences (ImageNet-P: 1, 2 or 3; CIFAR-P: 1)")
+    r.add_argument("--baseline", default=None,
+                   help="results.json of a baseline model with -P results: mFR / mT5D normalised by it")
+    o = parser.add_argument_group("run and output")
+    o.add_argument("--out", required=True, help="results.json path (an eval-c file of the same weights is extended)")
+    o.add_argument("--plots-dir", default=None, help="folder for flip_probability.png (default: next to --out)")
+    o.add_argument("--no-plots", dest="plots", action="store_false", help="skip the plot")
+    o.add_argument("--batch-size", type=int, default=8, help="videos per batch and process")
+    o.add_argument("--workers", type=int, default=2, help="data loader workers per process")
+    o.add_argument("--cpu", action="store_true", help="run on CPU even when an accelerator is available")
+
+
+def config_from_args(args: argparse.Namespace):
+    """The :class:`~timm_augmix_plugin.evaluation.p_pipeline.EvalPConfig` of parsed arguments."""
+    from ..evaluation.p_pipeline import EvalPConfig
+
+    return EvalPConfig(
+        model=args.model, out=args.out, p_data=args.p_data, checkpoint=args.checkpoint, num_classes=args.num_classes,
+        img_size=args.img_size, pretrained=args.pretrained, clean_data=args.clean_data, clean_split=args.clean_split,
+        download=args.download, generate=args.generate, seed=args.seed, size_table=args.size_table,
+        layout=args.layout, perturbations=args.perturbations, difficulty=args.difficulty, baseline=args.baseline,
+        dataset_name=args.dataset_name, batch_size=args.batch_size, workers=args.workers, limit=args.limit,
+        plots=args.plots, plots_dir=args.plots_dir,
+    )
+
+
+def format_summary(block: dict) -> str:
+    """Plain-text table of a results ``perturbation`` section."""
+    lines = [f"-P stability on {block['dataset']} ({block['num_videos']} videos per perturbation, difficulty "
+             f"{block['difficulty']})", "  perturbation        flip prob. %   top-5 dist."]
+    for n in block["perturbations"]:
+        lines.append(f"  {n:18s} {block['flip_probability'][n]:10.2f}   {block['top5_distance'][n]:11.3f}")
+    lines.append(f"  mFP {block['mean_flip_probability']:.2f} %, mean top-5 distance {block['mean_top5_distance']:.3f}"
+                 f" (over {len(block['averaged_perturbations'])} perturbations)")
+    if block.get("mfr") is not None:
+        lines.append(f"  mFR {block['mfr']:.1f} %, mT5D {block['mt5d']:.1f} % (normalised by {block['normalizer']})")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run eval-p; returns 0 on success, 2 for bad input (the message goes to stderr)."""
+    from accelerate import Accelerator
+
+    from ..evaluation.p_pipeline import evaluate_perturbations
+    from ..utils.cpu_processes import use_cpu
+
+    accelerator = Accelerator(cpu=use_cpu(args.cpu))
+    try:
+        results = evaluate_perturbations(config_from_args(args), accelerator=accelerator)
+    except (ValueError, FileNotFoundError, TypeError) as err:
+        if accelerator.is_main_process:
+            print(f"timm-augmix eval-p: error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        accelerator.end_training()
+    if accelerator.is_main_process:
+        print(format_summary(results["perturbation"]))
+        print(f"wrote {args.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry point (``python -m timm_augmix_plugin.cli.eval_p``, ``accelerate launch -m ...``)."""
+    from ..utils.cpu_processes import maybe_relaunch
+
+    relaunched = maybe_relaunch("timm_augmix_plugin.cli.eval_p", sys.argv[1:] if argv is None else argv)
+    if relaunched is not None:
+        return relaunched
+    parser = argparse.ArgumentParser(prog="timm-augmix eval-p", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
