@@ -9,7 +9,14 @@ import torch
 from timm_augmix_plugin.augmix import rng
 from timm_augmix_plugin.corruptions import _rng
 from timm_augmix_plugin.train.device_augmix import DeviceAugMix
-from timm_augmix_plugin.utils.seeds import fresh_seed, image_generators, mix_seed, name_key, process_seed
+from timm_augmix_plugin.utils.seeds import (
+    fresh_seed,
+    image_generators,
+    indexed_generators,
+    mix_seed,
+    name_key,
+    process_seed,
+)
 
 
 def test_mix_seed_values_are_pinned():
@@ -35,6 +42,9 @@ def test_image_generators_are_keyed_by_name_severity_and_index():
     other = image_generators(9, "frost", 3, 5, 1)[0].bit_generator.random_raw(2).tolist()
     assert other != first[0]
     assert image_generators(9, "fog", 3, 5, 1)[0].bit_generator.random_raw(2).tolist() == first[0]
+    # any order of indices: the generator belongs to the index
+    spread = [g.bit_generator.random_raw(2).tolist() for g in indexed_generators(9, "fog", 3, [6, 5])]
+    assert spread == first[::-1]
 
 
 def test_fresh_seed_is_a_63_bit_int():
@@ -45,6 +55,7 @@ def test_fresh_seed_is_a_63_bit_int():
 def test_existing_import_paths_are_the_same_functions():
     assert rng.mix_seed is mix_seed
     assert _rng.image_generators is image_generators and _rng.fresh_seed is fresh_seed
+    assert _rng.indexed_generators is indexed_generators
 
 
 def test_device_augmix_generator_is_seeded_by_process_seed():
