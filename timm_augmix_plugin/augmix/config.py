@@ -19,7 +19,6 @@ token      meaning                                                              
 from __future__ import annotations
 
 import difflib
-
 import re
 from dataclasses import dataclass
 

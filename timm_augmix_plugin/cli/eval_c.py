@@ -44,20 +44,12 @@ EPILOG = """examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register eval-c's options on ``parser`` (and its examples as the epilog)."""
+    from .shared_options import add_model_options, add_run_output_options
+
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    m = parser.add_argument_group("model")
-    m.add_argument("--model", required=True,
-                   help="timm model name (e.g. wrn40_2, resnet50.a1_in1k), hf-hub:org/name or local-dir:DIR")
-    m.add_argument("--checkpoint", default=None,
-                   help="with a timm name: .safetensors file, folder with model.safetensors (training final/ or "
-                        "checkpoint folder), or timm train.py checkpoint (.pth.tar; EMA weights: `timm-augmix convert "
-                        "--ema`)")
-    m.add_argument("--num-classes", type=int, default=None, help="classifier size (default: from the checkpoint)")
-    m.add_argument("--img-size", type=int, default=None,
-                   help="input size to evaluate at, overriding the model's pretrained_cfg (must match the -C images)")
-    m.add_argument("--no-pretrained", dest="pretrained", action="store_false",
-                   help="timm name without --checkpoint: random weights instead of timm's pretrained ones")
+    add_model_options(parser, img_size_help="input size to evaluate at, overriding the model's pretrained_cfg "
+                                            "(must match the -C images)")
 
     d = parser.add_argument_group("data")
     d.add_argument("--c-data", default=None, help="-C set folder (CIFAR .npy layout or ImageNet-C folder layout)")
@@ -91,13 +83,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--rms-bin-size", type=int, default=100, help="samples per adaptive RMS bin (default 100)")
     r.add_argument("--ece-bins", type=int, default=15, help="equal-width bins for ECE and reliability plots")
 
-    o = parser.add_argument_group("run and output")
-    o.add_argument("--out", required=True, help="results.json path")
-    o.add_argument("--plots-dir", default=None, help="folder for the PNG plots (default: next to --out)")
-    o.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG plots")
-    o.add_argument("--batch-size", type=int, default=256, help="per-process batch size")
-    o.add_argument("--workers", type=int, default=2, help="data loader workers per process")
-    o.add_argument("--cpu", action="store_true", help="run on CPU even when an accelerator is available")
+    add_run_output_options(parser, out_help="results.json path", plots_help="the PNG plots", batch_default=256,
+                           batch_help="per-process batch size")
 
 
 def config_from_args(args: argparse.Namespace):

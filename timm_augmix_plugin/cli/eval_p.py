@@ -35,16 +35,11 @@ def _names(value: str) -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register eval-p's options on ``parser``."""
+    from .shared_options import add_model_options, add_run_output_options
+
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    m = parser.add_argument_group("model")
-    m.add_argument("--model", required=True,
-                   help="timm model name (e.g. wrn40_2, resnet50.a1_in1k), hf-hub:org/name or local-dir:DIR")
-    m.add_argument("--checkpoint", default=None, help="with a timm name: .safetensors file or folder holding one")
-    m.add_argument("--num-classes", type=int, default=None, help="classifier size (default: from the checkpoint)")
-    m.add_argument("--img-size", type=int, default=None, help="input size, overriding the model's pretrained_cfg")
-    m.add_argument("--no-pretrained", dest="pretrained", action="store_false",
-                   help="timm name without --checkpoint: random weights instead of timm's pretrained ones")
+    add_model_options(parser, img_size_help="input size, overriding the model's pretrained_cfg")
     d = parser.add_argument_group("data")
     d.add_argument("--p-data", default=None, help="-P folder: CIFAR-P .npy layout or make-p frame folders")
     d.add_argument("--layout", choices=("auto", "cifar", "frames"), default="auto", help="layout of --p-data")
@@ -66,13 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="step between compared frames of the non-noise sequences (ImageNet-P: 1, 2 or 3; CIFAR-P: 1)")
     r.add_argument("--baseline", default=None,
                    help="results.json of a baseline model with -P results: mFR / mT5D normalised by it")
-    o = parser.add_argument_group("run and output")
-    o.add_argument("--out", required=True, help="results.json path (an eval-c file of the same weights is extended)")
-    o.add_argument("--plots-dir", default=None, help="folder for flip_probability.png (default: next to --out)")
-    o.add_argument("--no-plots", dest="plots", action="store_false", help="skip the plot")
-    o.add_argument("--batch-size", type=int, default=8, help="videos per batch and process")
-    o.add_argument("--workers", type=int, default=2, help="data loader workers per process")
-    o.add_argument("--cpu", action="store_true", help="run on CPU even when an accelerator is available")
+    add_run_output_options(parser, out_help="results.json path (an eval-c file of the same weights is extended)",
+                           plots_help="flip_probability.png", batch_default=8,
+                           batch_help="videos per batch and process")
 
 
 def config_from_args(args: argparse.Namespace):

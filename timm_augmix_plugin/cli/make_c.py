@@ -16,9 +16,9 @@ import argparse
 import concurrent.futures as cf
 import hashlib
 import json
-import shutil
 import multiprocessing as mp
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,26 +42,16 @@ _DONE = ".done"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the make-c options on ``parser``."""
+    from .shared_options import add_source_options, add_work_options
+
     parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the layout list in --help readable
-    parser.add_argument("--data", required=True,
-                        help="image folder (class sub-folders), .tar of one, or 'cifar10' / 'cifar100' (test split, "
-                             "downloaded by torchvision into --download-root)")
-    parser.add_argument("--out", required=True, type=Path, help="output directory")
-    parser.add_argument("--size", type=int, default=None, choices=(32, 64, 224),
-                        help="image size and parameter table (default: 32 for CIFAR, 224 otherwise)")
+    add_source_options(parser, size_help="image size and parameter table (default: 32 for CIFAR, 224 otherwise)")
     parser.add_argument("--layout", choices=("auto", "cifar", "imagenet"), default="auto",
                         help="output layout (auto: cifar for --size 32, imagenet otherwise)")
     parser.add_argument("--corruptions", default="benchmark",
                         help="'benchmark' (15), 'extra' (4), 'all' (19) or a comma-separated list of names")
-    parser.add_argument("--seed", type=int, default=0, help="base seed (results do not depend on --workers)")
-    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                        help="worker processes (default: min(2, CPUs)); 0 runs in this process")
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="images per work unit (default: 1000 at 32 px, 250 at 64 px, 32 at 224 px)")
-    parser.add_argument("--limit", type=int, default=None, help="use only the first N images (quick trials)")
-    parser.add_argument("--download-root", type=Path, default=Path("~/.cache/timm_augmix/data").expanduser(),
-                        help="where torchvision keeps CIFAR for --data cifar10/cifar100")
-    parser.add_argument("--no-progress", action="store_true", help="disable the progress bar")
+    add_work_options(parser, batch_help="images per work unit (default: 1000 at 32 px, 250 at 64 px, 32 at 224 px)",
+                     limit_help="use only the first N images (quick trials)")
     parser.add_argument("--overwrite", action="store_true",
                         help="--out holds a set made from other images or settings: remove it and generate anew")
 

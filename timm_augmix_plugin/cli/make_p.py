@@ -36,27 +36,16 @@ _META = "make_p.json"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the make-p options on ``parser``."""
+    from .shared_options import add_source_options, add_work_options
+
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--data", required=True,
-                        help="image folder (class sub-folders), .tar of one, or 'cifar10' / 'cifar100' (test split, "
-                             "downloaded by torchvision into --download-root)")
-    parser.add_argument("--out", required=True, type=Path, help="output directory")
-    parser.add_argument("--size", type=int, default=None, choices=(32, 64, 224),
-                        help="frame size and parameter table (default: 32 for CIFAR, 224 otherwise)")
+    add_source_options(parser, size_help="frame size and parameter table (default: 32 for CIFAR, 224 otherwise)")
     parser.add_argument("--layout", choices=("auto", "cifar", "frames"), default="auto",
                         help="output layout (auto: cifar for --size 32, frames otherwise)")
     parser.add_argument("--perturbations", default="test",
                         help="'test' (10), 'validation' (4), 'all' (14) or a comma-separated list of names")
-    parser.add_argument("--seed", type=int, default=0, help="base seed (results do not depend on --workers)")
-    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                        help="worker processes (default: min(2, CPUs)); 0 runs in this process")
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="images per work unit (default: 250 at 32 px, 50 at 64 px, 4 at 224 px)")
-    parser.add_argument("--limit", type=int, default=None,
-                        help="use only N images, evenly spread over the dataset (quick or CPU-sized sets)")
-    parser.add_argument("--download-root", type=Path, default=Path("~/.cache/timm_augmix/data").expanduser(),
-                        help="where torchvision keeps CIFAR for --data cifar10/cifar100")
-    parser.add_argument("--no-progress", action="store_true", help="disable the progress bar")
+    add_work_options(parser, batch_help="images per work unit (default: 250 at 32 px, 50 at 64 px, 4 at 224 px)",
+                     limit_help="use only N images, evenly spread over the dataset (quick or CPU-sized sets)")
 
 
 def parse_perturbations(spec: str) -> tuple[str, ...]:

@@ -26,9 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Draw and save the grid; returns 0, or 2 with a message for a bad image, policy or option."""
-    from ..visualize import load_image, save_augmix_grid
-
     from ..utils.outputs import ensure_writable_file
+    from ..visualize import load_image, save_augmix_grid
 
     try:
         ensure_writable_file(args.out, "--out")

@@ -10,7 +10,6 @@ unbiased global variance and sends the gradients of every process's loss back th
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["GlobalBatchNorm", "convert_global_batchnorm", "has_batchnorm", "unsupported_batchnorms"]

@@ -477,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
         recipe = load_recipe(args.recipe, args.overrides)
         train_resident(ResidentRun(recipe, args.train_pack, args.eval_pack, args.out, args.checkpoint_dir,
                                    args.time_budget, args.checkpoint_every, args.limit_train, args.limit_eval,
-                                   args.device, args.name or recipe.name, stop_after_epochs=args.stop_after, compile=args.compile))
+                                   args.device, args.name or recipe.name, stop_after_epochs=args.stop_after,
+                                   compile=args.compile))
     except (ValueError, TypeError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
