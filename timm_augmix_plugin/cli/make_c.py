@@ -58,15 +58,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_corruptions(spec: str) -> tuple[str, ...]:
     """Expand 'benchmark' / 'extra' / 'all' / 'a,b,c' into validated corruption names."""
+    from .shared_options import expand_names
+
     groups = {"benchmark": BENCHMARK_CORRUPTIONS, "extra": EXTRA_CORRUPTIONS, "all": ALL_CORRUPTIONS}
-    if spec in groups:
-        return groups[spec]
-    names = tuple(s.strip() for s in spec.split(",") if s.strip())
-    bad = [n for n in names if n not in ALL_CORRUPTIONS]
-    if bad or not names:
-        raise ValueError(f"Unknown corruption(s) {bad or spec!r} in --corruptions. Use 'benchmark', 'extra', 'all' or "
-                         f"names from: {', '.join(ALL_CORRUPTIONS)}")
-    return names
+    return expand_names(spec, groups, ALL_CORRUPTIONS, "--corruptions", "corruption")
 
 
 def prepare_image(img: Image.Image, size: int) -> np.ndarray:

@@ -50,15 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_perturbations(spec: str) -> tuple[str, ...]:
     """Expand 'test' / 'validation' / 'all' / 'a,b,c' into validated perturbation names."""
+    from .shared_options import expand_names
+
     groups = {"test": TEST_PERTURBATIONS, "validation": VALIDATION_PERTURBATIONS, "all": ALL_PERTURBATIONS}
-    if spec in groups:
-        return groups[spec]
-    names = tuple(s.strip() for s in spec.split(",") if s.strip())
-    bad = [n for n in names if n not in ALL_PERTURBATIONS]
-    if bad or not names:
-        raise ValueError(f"Unknown perturbation(s) {bad or spec!r} in --perturbations. Use 'test', 'validation', "
-                         f"'all' or names from: {', '.join(ALL_PERTURBATIONS)}")
-    return names
+    return expand_names(spec, groups, ALL_PERTURBATIONS, "--perturbations", "perturbation")
 
 
 def _cifar_unit(name: str, lo: int, hi: int, seed: int, size: int, indices: np.ndarray) -> tuple[int, np.ndarray]:

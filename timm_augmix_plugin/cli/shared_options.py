@@ -10,7 +10,8 @@ import argparse
 import os
 from pathlib import Path
 
-__all__ = ["add_model_options", "add_run_output_options", "add_source_options", "add_work_options"]
+__all__ = ["add_model_options", "add_run_output_options", "add_source_options", "add_work_options",
+           "expand_names"]
 
 
 def add_model_options(parser: argparse.ArgumentParser, img_size_help: str) -> None:
@@ -61,3 +62,21 @@ def add_work_options(parser: argparse.ArgumentParser, *, batch_help: str, limit_
     parser.add_argument("--download-root", type=Path, default=Path("~/.cache/timm_augmix/data").expanduser(),
                         help="where torchvision keeps CIFAR for --data cifar10/cifar100")
     parser.add_argument("--no-progress", action="store_true", help="disable the progress bar")
+
+
+def expand_names(spec: str, groups: dict[str, tuple[str, ...]], valid: tuple[str, ...], flag: str,
+                 what: str) -> tuple[str, ...]:
+    """A group name (``groups``' keys) or ``'a,b,c'`` as validated names.
+
+    Raises:
+        ValueError: unknown or no names, listing the groups and the valid names.
+    """
+    if spec in groups:
+        return groups[spec]
+    names = tuple(s.strip() for s in spec.split(",") if s.strip())
+    bad = [n for n in names if n not in valid]
+    if bad or not names:
+        choices = ", ".join(repr(g) for g in groups)
+        raise ValueError(f"Unknown {what}(s) {bad or spec!r} in {flag}. Use {choices} or names from: "
+                         f"{', '.join(valid)}")
+    return names
