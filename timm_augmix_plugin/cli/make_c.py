@@ -311,15 +311,10 @@ def check_existing(out: Path, meta: dict[str, Any], overwrite: bool) -> list[str
 def run(args: argparse.Namespace) -> int:
     """Run make-c with parsed ``args``; returns the exit code."""
     try:
+        from .shared_options import resolve_generation
+
         names = parse_corruptions(args.corruptions)
-        is_cifar = args.data in ("cifar10", "cifar100")
-        size = args.size or (32 if is_cifar else 224)
-        layout = args.layout if args.layout != "auto" else ("cifar" if size == 32 else "imagenet")
-        batch = args.batch_size or {32: 1000, 64: 250, 224: 32}[size]
-        if batch < 1:
-            raise ValueError(f"--batch-size must be >= 1, got {batch}")
-        if args.limit is not None and args.limit < 1:
-            raise ValueError(f"--limit must be >= 1, got {args.limit}")
+        size, layout, batch = resolve_generation(args, "imagenet", {32: 1000, 64: 250, 224: 32})
         src = load_source(args.data, args.download_root)
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         print(f"make-c: error: {e}", file=sys.stderr)

@@ -161,21 +161,16 @@ def _check_resume(out: Path, meta: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run make-p with parsed ``args``; returns the exit code."""
     try:
+        from .shared_options import resolve_generation
+
         names = parse_perturbations(args.perturbations)
-        is_cifar = args.data in ("cifar10", "cifar100")
-        size = args.size or (32 if is_cifar else 224)
-        layout = args.layout if args.layout != "auto" else ("cifar" if size == 32 else "frames")
-        batch = args.batch_size or {32: 250, 64: 50, 224: 4}[size]
-        if batch < 1:
-            raise ValueError(f"--batch-size must be >= 1, got {batch}")
-        if args.limit is not None and args.limit < 1:
-            raise ValueError(f"--limit must be >= 1, got {args.limit}")
+        size, layout, batch = resolve_generation(args, "frames", {32: 250, 64: 50, 224: 4})
         src = make_c.load_source(args.data, args.download_root)
         from timm_augmix_plugin.evaluation.datasets import subset_indices
 
         indices = subset_indices(src.length, args.limit)
         out: Path = args.out
-        data = args.data if is_cifar else os.path.abspath(os.path.expanduser(args.data))
+        data = args.data if args.data in ("cifar10", "cifar100") else os.path.abspath(os.path.expanduser(args.data))
         meta = {"data": data, "size": size, "layout": layout, "seed": args.seed, "limit": args.limit,
                 "num_images": len(indices), "perturbations": list(names),
                 "frames": {n: frame_count(n, size) for n in names}, "classes": src.class_names}

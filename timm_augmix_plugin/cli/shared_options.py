@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 __all__ = ["add_model_options", "add_run_output_options", "add_source_options", "add_work_options",
-           "expand_names"]
+           "expand_names", "resolve_generation"]
 
 
 def add_model_options(parser: argparse.ArgumentParser, img_size_help: str) -> None:
@@ -80,3 +80,23 @@ def expand_names(spec: str, groups: dict[str, tuple[str, ...]], valid: tuple[str
         raise ValueError(f"Unknown {what}(s) {bad or spec!r} in {flag}. Use {choices} or names from: "
                          f"{', '.join(valid)}")
     return names
+
+
+def resolve_generation(args: argparse.Namespace, other_layout: str,
+                       batch_by_size: dict[int, int]) -> tuple[int, str, int]:
+    """``(size, layout, batch)`` of a generator run from :func:`add_source_options` / :func:`add_work_options`.
+
+    The size defaults to 32 for ``--data cifar10/cifar100`` and 224 otherwise; layout ``auto`` is ``cifar`` at 32 px
+    and ``other_layout`` otherwise; the batch defaults to ``batch_by_size[size]``.
+
+    Raises:
+        ValueError: ``--batch-size`` or ``--limit`` below 1.
+    """
+    size = args.size or (32 if args.data in ("cifar10", "cifar100") else 224)
+    layout = args.layout if args.layout != "auto" else ("cifar" if size == 32 else other_layout)
+    batch = args.batch_size or batch_by_size[size]
+    if batch < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {batch}")
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit must be >= 1, got {args.limit}")
+    return size, layout, batch
