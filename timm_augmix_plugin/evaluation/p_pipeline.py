@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
+from torch.utils.data import Dataset
 
 from ..perturbations import ALL_PERTURBATIONS, TEST_PERTURBATIONS, frame_count, is_noise
 from .datasets import check_clean_labels, load_clean_dataset, subset_indices
 from .model_loading import LoadedModel, load_model
 from .p_datasets import CifarPReader, FramesPReader, GeneratedSequences, detect_p_layout
 from .results import SCHEMA_VERSION, read_results, utc_now, write_results
+from .runner import default_accelerator, forward_batches
 from .stability import normalized_ratio_mean, video_flip_probability, video_top5_distance
 from .transforms import input_hw
 
@@ -84,7 +84,6 @@ class EvalPConfig:
             raise ValueError(f"--limit must be >= 1, got {self.limit}")
 
 
-@torch.inference_mode()
 def predict_stability(model: torch.nn.Module, dataset: Dataset, *, noise: bool, difficulty: int, num_classes: int,
                       mean: Sequence[float], std: Sequence[float], batch_size: int = 8, num_workers: int = 2,
                       accelerator=None, desc: str = "eval-p") -> dict[str, np.ndarray]:
@@ -102,40 +101,25 @@ def predict_stability(model: torch.nn.Module, dataset: Dataset, *, noise: bool, 
         accelerator: an ``accelerate.Accelerator`` (created when None).
         desc: progress-bar label.
     """
-    if accelerator is None:
-        from accelerate import Accelerator
-
-        accelerator = Accelerator()
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
-                        pin_memory=accelerator.device.type == "cuda")
-    loader = accelerator.prepare_data_loader(loader)
-    model = accelerator.prepare_model(model, evaluation_mode=True)
-    model.eval()
+    accelerator = default_accelerator(accelerator)
     device = accelerator.device
     m = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255
     s = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255
-    parts: dict[str, list[np.ndarray]] = {"flip": [], "top5": [], "label": []}
-    bar = tqdm(total=len(loader), desc=desc, unit="batch", disable=not accelerator.is_local_main_process, leave=False)
-    for frames, labels, _ in loader:
-        b, t, h, w, _c = frames.shape
-        x = frames.to(device).reshape(b * t, h, w, 3).permute(0, 3, 1, 2).float()
-        x = ((x - m) / s).contiguous(memory_format=torch.channels_last)
-        with accelerator.autocast():
-            logits = model(x)
-        logits = logits.float()
-        if logits.ndim != 2 or logits.shape[1] != num_classes:
-            raise ValueError(f"model returned logits of shape {tuple(logits.shape)}, expected (batch, {num_classes})")
-        logits = logits.view(b, t, num_classes)
-        flip = video_flip_probability(logits.argmax(-1), noise, difficulty)
-        top5 = video_top5_distance(logits, noise, difficulty)
-        gathered = accelerator.gather_for_metrics((flip, top5, labels.to(device).long()))
-        for key, value in zip(parts, gathered, strict=True):
-            parts[key].append(value.cpu().numpy())
-        bar.update(1)
-    bar.close()
-    if not parts["label"]:
-        raise ValueError(f"{desc}: no videos to evaluate")
-    return {k: np.concatenate(v) for k, v in parts.items()}
+
+    def inputs(batch: Sequence[torch.Tensor]) -> torch.Tensor:
+        b, t, h, w, _c = batch[0].shape
+        x = batch[0].to(device).reshape(b * t, h, w, 3).permute(0, 3, 1, 2).float()
+        return ((x - m) / s).contiguous(memory_format=torch.channels_last)
+
+    def outputs(logits: torch.Tensor, batch: Sequence[torch.Tensor]) -> dict[str, torch.Tensor]:
+        frames, labels = batch[0], batch[1]
+        logits = logits.view(frames.shape[0], frames.shape[1], num_classes)
+        return {"flip": video_flip_probability(logits.argmax(-1), noise, difficulty),
+                "top5": video_top5_distance(logits, noise, difficulty), "label": labels.to(device).long()}
+
+    return forward_batches(model, dataset, outputs, num_classes=num_classes, batch_size=batch_size,
+                           num_workers=num_workers, accelerator=accelerator, desc=desc, inputs=inputs,
+                           empty="no videos to evaluate")
 
 
 def summarize_stability(per_video: dict[str, dict[str, np.ndarray]], frames: dict[str, int], *, difficulty: int,

@@ -1,6 +1,7 @@
 """Batched inference over a dataset of ``(image, label, group)`` samples, sharded across processes with Accelerate.
 
-Works in a plain ``python`` process (one shard) and under ``accelerate launch --num_processes N``: each process runs
+:func:`forward_batches` is the one batched forward loop of the evaluations (eval-c's :func:`predict`, eval-p's
+``predict_stability``). It works in a plain ``python`` process (one shard) and under ``accelerate launch --num_processes N``: each process runs
 its shard, and ``gather_for_metrics`` returns every sample exactly once, in dataset order, on all processes.
 Per sample only four numbers are kept (confidence, prediction, label, log-probability of the label) plus the group,
 and, when asked, a 64-bit fingerprint of the evaluated image (its uint8 pixels recovered from the normalised tensor,
@@ -9,7 +10,7 @@ with its label and group), from which :func:`images_sha256` identifies the evalu
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
+
+__all__ = ["Predictions", "default_accelerator", "forward_batches", "images_sha256", "predict"]
 
 
 @dataclass
@@ -65,7 +68,8 @@ def images_sha256(fingerprints: np.ndarray | None) -> str | None:
     return hashlib.sha256(np.sort(np.asarray(fingerprints, dtype=np.int64)).tobytes()).hexdigest()
 
 
-def _accelerator(accelerator=None):
+def default_accelerator(accelerator=None):
+    """``accelerator``, or a new ``accelerate.Accelerator`` when it is None."""
     if accelerator is not None:
         return accelerator
     from accelerate import Accelerator
@@ -74,6 +78,69 @@ def _accelerator(accelerator=None):
 
 
 @torch.inference_mode()
+def forward_batches(
+    model: nn.Module,
+    dataset: Dataset,
+    outputs: Callable[[torch.Tensor, Sequence[torch.Tensor]], dict[str, torch.Tensor]],
+    *,
+    num_classes: int,
+    batch_size: int = 256,
+    num_workers: int = 2,
+    accelerator=None,
+    desc: str = "eval",
+    inputs: Callable[[Sequence[torch.Tensor]], torch.Tensor] | None = None,
+    empty: str = "the dataset is empty",
+) -> dict[str, np.ndarray]:
+    """The batched forward loop of both evaluations: shard ``dataset`` across processes, run ``model`` on each batch
+    and gather the per-sample values ``outputs`` derives from the logits, from every process in dataset order.
+
+    Args:
+        model: the classifier (eval mode is enforced).
+        dataset: yields tuples whose first item is the model input unless ``inputs`` builds it.
+        outputs: ``(logits (batch, num_classes) float32, batch) -> {name: per-sample tensor}``, the same names for
+            every batch; the tensors are gathered and returned as numpy arrays under those names.
+        num_classes: the model's class count; a different logits width raises ``ValueError``.
+        batch_size: per-process batch size.
+        num_workers: DataLoader worker processes per process.
+        accelerator: an ``accelerate.Accelerator`` (one is created when None).
+        desc: progress-bar label (the bar shows on the main process only).
+        inputs: ``batch -> model input`` (default: the batch's first item).
+        empty: the message (after ``desc:``) of the ``ValueError`` raised when there is nothing to evaluate.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    accelerator = default_accelerator(accelerator)
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        pin_memory=accelerator.device.type == "cuda",
+        persistent_workers=False,
+    )
+    loader = accelerator.prepare_data_loader(loader)
+    model = accelerator.prepare_model(model, evaluation_mode=True)
+    model.eval()
+    parts: dict[str, list[np.ndarray]] = {}
+    bar = tqdm(total=len(loader), desc=desc, unit="batch", disable=not accelerator.is_local_main_process, leave=False)
+    for batch in loader:
+        x = batch[0] if inputs is None else inputs(batch)
+        with accelerator.autocast():
+            logits = model(x)
+        logits = logits.float()
+        if logits.ndim != 2 or logits.shape[1] != num_classes:
+            raise ValueError(f"model returned logits of shape {tuple(logits.shape)}, expected (batch, {num_classes})")
+        per_sample = outputs(logits, batch)
+        gathered = accelerator.gather_for_metrics(tuple(per_sample.values()))
+        for key, value in zip(per_sample, gathered, strict=True):
+            parts.setdefault(key, []).append(value.cpu().numpy())
+        bar.update(1)
+    bar.close()
+    if not parts:
+        raise ValueError(f"{desc}: {empty}")
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
 def predict(
     model: nn.Module,
     dataset: Dataset,
@@ -98,47 +165,28 @@ def predict(
         normalization: ``(mean, std)`` the dataset's tensors were normalised with: also fingerprint every sample's
             uint8 pixels (``Predictions.fingerprint``), so results can name exactly which images were evaluated.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    accelerator = _accelerator(accelerator)
-    loader = DataLoader(
-        dataset,
-        batch_size=batch_size,
-        shuffle=False,
-        num_workers=num_workers,
-        pin_memory=accelerator.device.type == "cuda",
-        persistent_workers=False,
-    )
-    loader = accelerator.prepare_data_loader(loader)
-    model = accelerator.prepare_model(model, evaluation_mode=True)
-    model.eval()
-    keys = ("confidence", "prediction", "label", "log_prob", "group") + (("fingerprint",) if normalization else ())
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
     if normalization is not None:
         norm_mean, norm_std = (torch.tensor(v, dtype=torch.float32).view(1, -1, 1, 1) for v in normalization)
-    bar = tqdm(total=len(loader), desc=desc, unit="batch", disable=not accelerator.is_local_main_process, leave=False)
-    for images, labels, groups in loader:
-        with accelerator.autocast():
-            logits = model(images)
-        logits = logits.float()
-        if logits.ndim != 2 or logits.shape[1] != num_classes:
-            raise ValueError(f"model returned logits of shape {tuple(logits.shape)}, expected (batch, {num_classes})")
+
+    def outputs(logits: torch.Tensor, batch: Sequence[torch.Tensor]) -> dict[str, torch.Tensor]:
+        images, labels, groups = batch
         log_probs = torch.log_softmax(logits, dim=1)
         top_log_prob, prediction = log_probs.max(dim=1)
         labels = labels.to(log_probs.device).long()
-        label_log_prob = log_probs.gather(1, labels[:, None]).squeeze(1)
-        per_sample = (top_log_prob.exp(), prediction, labels, label_log_prob, groups.to(log_probs.device).long())
+        per_sample = {
+            "confidence": top_log_prob.exp(),
+            "prediction": prediction,
+            "label": labels,
+            "log_prob": log_probs.gather(1, labels[:, None]).squeeze(1),
+            "group": groups.to(log_probs.device).long(),
+        }
         if normalization is not None:
             prints = _fingerprints(images.detach().cpu(), labels, groups, norm_mean, norm_std)
-            per_sample += (prints.to(log_probs.device),)
-        gathered = accelerator.gather_for_metrics(per_sample)
-        for key, value in zip(parts, gathered, strict=True):
-            parts[key].append(value.cpu().numpy())
-        bar.update(1)
-    bar.close()
-    if not parts["label"]:
-        raise ValueError(f"{desc}: the dataset is empty")
-    out = {k: np.concatenate(v) for k, v in parts.items()}
+            per_sample["fingerprint"] = prints.to(log_probs.device)
+        return per_sample
+
+    out = forward_batches(model, dataset, outputs, num_classes=num_classes, batch_size=batch_size,
+                          num_workers=num_workers, accelerator=accelerator, desc=desc)
     return Predictions(
         confidence=out["confidence"].astype(np.float64),
         prediction=out["prediction"].astype(np.int64),
