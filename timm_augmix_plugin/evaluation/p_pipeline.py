@@ -5,22 +5,22 @@ section of ``results.json`` (schema v2): added to an existing eval-c file for th
 """
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from ..perturbations import ALL_PERTURBATIONS, TEST_PERTURBATIONS, frame_count, is_noise
-from .datasets import check_clean_labels, load_clean_dataset, subset_indices
-from .model_loading import LoadedModel, load_model
+from ._common import Benchmark, EvalConfig, finish_evaluation, load_clean_data, prepare_evaluation
+from .datasets import subset_indices
+from .model_loading import LoadedModel
 from .p_datasets import CifarPReader, FramesPReader, GeneratedSequences, detect_p_layout
-from .results import SCHEMA_VERSION, read_results, utc_now, write_results
+from .results import SCHEMA_VERSION, read_results, utc_now
 from .runner import default_accelerator, forward_batches
 from .stability import normalized_ratio_mean, video_flip_probability, video_top5_distance
 from .transforms import input_hw
@@ -32,56 +32,30 @@ GENERATE_SIZES = (32, 64, 224)
 
 
 @dataclass
-class EvalPConfig:
-    """Options of one eval-p run (the CLI flags, one to one)."""
+class EvalPConfig(EvalConfig):
+    """Options of one eval-p run (the CLI flags, one to one); the shared ones are :class:`EvalConfig`'s."""
 
-    model: str
-    out: str
+    BENCHMARK: ClassVar[Benchmark] = Benchmark("p_data", "a CIFAR-P .npy folder or make-p frame folders", P_LAYOUTS,
+                                               "sequences", "perturb", "-P", "frames")
+
     p_data: str | None = None
-    checkpoint: str | None = None
-    num_classes: int | None = None
-    img_size: int | None = None
-    pretrained: bool = True
-    clean_data: str | None = None
-    clean_split: str = "validation"
-    download: bool = False
-    generate: bool = False
-    seed: int = 0
-    size_table: int | None = None
-    layout: str = "auto"
     perturbations: Sequence[str] | None = None
     difficulty: int = 1
-    baseline: str | None = None
-    dataset_name: str | None = None
     batch_size: int = 8
-    workers: int = 2
-    limit: int | None = None
-    plots: bool = True
-    plots_dir: str | None = None
 
-    def check(self) -> None:
-        """Raise ``ValueError`` for contradictory or out-of-range options (naming the fix)."""
-        if self.generate and self.p_data:
-            raise ValueError("--generate makes the sequences from --clean-data; drop --p-data (or drop --generate)")
-        if self.generate and not self.clean_data:
-            raise ValueError("--generate needs --clean-data (a folder/tar of clean images to perturb)")
-        if not self.generate and not self.p_data:
-            raise ValueError("pass --p-data DIR (a CIFAR-P .npy folder or make-p frame folders), or --generate with "
-                             "--clean-data")
-        if self.layout not in P_LAYOUTS:
-            raise ValueError(f"--layout must be one of {P_LAYOUTS}, got {self.layout!r}")
+    def reads_clean_data(self) -> bool:
+        return self.generate
+
+    def _check_options(self) -> None:
         names = self.perturbations
         if names is not None:
             bad = [n for n in names if n not in ALL_PERTURBATIONS]
             if bad or not names or len(set(names)) != len(names):
                 raise ValueError(f"--perturbations must be distinct names from {', '.join(ALL_PERTURBATIONS)}, "
                                  f"got {list(names)}")
-        for name, value, low in (("--batch-size", self.batch_size, 1), ("--workers", self.workers, 0),
-                                 ("--difficulty", self.difficulty, 1)):
-            if value < low:
-                raise ValueError(f"{name} must be >= {low}, got {value}")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"--limit must be >= 1, got {self.limit}")
+
+    def _minimums(self) -> tuple[tuple[str, int, int], ...]:
+        return (("--difficulty", self.difficulty, 1),)
 
 
 def predict_stability(model: torch.nn.Module, dataset: Dataset, *, noise: bool, difficulty: int, num_classes: int,
@@ -152,16 +126,6 @@ def summarize_stability(per_video: dict[str, dict[str, np.ndarray]], frames: dic
     return block
 
 
-def _check_size(data_hw: tuple[int, int], loaded: LoadedModel, where: str) -> None:
-    model_hw = input_hw(loaded.data_config)
-    if tuple(data_hw) != model_hw:
-        raise ValueError(
-            f"{where} holds {data_hw[0]}x{data_hw[1]} frames but {loaded.spec} expects {model_hw[0]}x{model_hw[1]} "
-            "input; -P frames are not resized. Pass --img-size "
-            f"{data_hw[0]} if the model works at that size, or use -P data made at {model_hw[0]}x{model_hw[1]}"
-        )
-
-
 def _datasets(cfg: EvalPConfig, loaded: LoadedModel, names: list[str], clean: Dataset | None,
               ) -> tuple[dict[str, Dataset], dict[str, int], str, str]:
     if cfg.generate:
@@ -180,7 +144,7 @@ def _datasets(cfg: EvalPConfig, loaded: LoadedModel, names: list[str], clean: Da
     layout = detect_p_layout(cfg.p_data) if cfg.layout == "auto" else cfg.layout
     reader_cls = CifarPReader if layout == "cifar" else FramesPReader
     reader = reader_cls(cfg.p_data, names, loaded.num_classes)
-    _check_size(reader.image_size, loaded, str(cfg.p_data))
+    cfg.check_input_size(reader.image_size, loaded, str(cfg.p_data))
     sets = {n: reader.split(n, cfg.limit, group=g) for g, n in enumerate(names)}
     name = Path(str(cfg.p_data).rstrip("/")).name.lower()
     if (Path(cfg.p_data) / "make_p.json").is_file() and not name.endswith("-generated"):
@@ -208,26 +172,16 @@ def evaluate_perturbations(cfg: EvalPConfig, *, accelerator=None) -> dict[str, A
     Raises:
         ValueError, FileNotFoundError, TypeError: bad options or inputs, with the fix in the message.
     """
-    cfg.check()
-    if accelerator is None:
-        from accelerate import Accelerator
-
-        accelerator = Accelerator()
-    loaded = load_model(cfg.model, checkpoint=cfg.checkpoint, num_classes=cfg.num_classes,
-                        img_size=cfg.img_size, pretrained=cfg.pretrained)
+    setup = prepare_evaluation(cfg, accelerator)
+    accelerator, loaded = setup.accelerator, setup.loaded
     existing = read_results(cfg.out) if Path(cfg.out).is_file() else None
     if existing is not None and existing["weights_sha256"] != loaded.weights_sha256:
         raise ValueError(
             f"{cfg.out} holds results for other weights (sha256 {existing['weights_sha256'][:12]}...) than "
             f"{loaded.spec} ({loaded.weights_sha256[:12]}...); eval-p adds its section only to results of the same "
             "weights: pass another --out, or the model those results were made for")
-    baseline = read_results(cfg.baseline) if cfg.baseline else None
     names = _default_perturbations(cfg)
-    clean = None
-    if cfg.generate:
-        with accelerator.main_process_first() if cfg.download else contextlib.nullcontext():
-            clean = load_clean_dataset(cfg.clean_data, cfg.clean_split, cfg.download)
-        check_clean_labels(clean, loaded.num_classes, f"clean data {cfg.clean_data}")
+    clean = load_clean_data(cfg, setup)
     sets, frames, layout, default_name = _datasets(cfg, loaded, names, clean)
     for n in names:
         if not is_noise(n) and cfg.difficulty >= frames[n]:
@@ -239,7 +193,7 @@ def evaluate_perturbations(cfg: EvalPConfig, *, accelerator=None) -> dict[str, A
             mean=loaded.data_config["mean"], std=loaded.data_config["std"], batch_size=cfg.batch_size,
             num_workers=cfg.workers, accelerator=accelerator, desc=f"{n} ({i + 1}/{len(names)})")
     block = summarize_stability(per_video, frames, difficulty=cfg.difficulty,
-                                dataset=cfg.dataset_name or default_name, layout=layout, baseline=baseline,
+                                dataset=cfg.dataset_name or default_name, layout=layout, baseline=setup.baseline,
                                 baseline_name=cfg.baseline)
     block["source"] = {
         "p_data": None if cfg.p_data is None else os.path.abspath(cfg.p_data), "clean_data": cfg.clean_data,
@@ -256,12 +210,10 @@ def evaluate_perturbations(cfg: EvalPConfig, *, accelerator=None) -> dict[str, A
                    "num_classes": loaded.num_classes, "weights_sha256": loaded.weights_sha256,
                    "plugin_version": __version__, "created": utc_now()}
     results["perturbation"] = block
-    if accelerator.is_main_process:
-        write_results(results, cfg.out)
-        if cfg.plots:
-            from .plots import plot_flip_probability
 
-            plot_flip_probability(block, Path(cfg.plots_dir or Path(cfg.out).parent) / "flip_probability.png",
-                                  title=f"{cfg.model} on {block['dataset']}")
-    accelerator.wait_for_everyone()
-    return results
+    def plot(folder: Path) -> None:
+        from .plots import plot_flip_probability
+
+        plot_flip_probability(block, folder / "flip_probability.png", title=f"{cfg.model} on {block['dataset']}")
+
+    return finish_evaluation(cfg, setup, results, plot)

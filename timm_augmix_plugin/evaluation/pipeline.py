@@ -4,80 +4,54 @@
 """
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from torch.utils.data import ConcatDataset, Dataset
 
 from . import metrics
+from ._common import Benchmark, EvalConfig, finish_evaluation, load_clean_data, prepare_evaluation
 from .datasets import (
     CifarCReader,
     CleanSplit,
     GeneratedSplit,
     ImageNetCReader,
-    check_clean_labels,
     dataset_classes,
     detect_layout,
-    load_clean_dataset,
     subset_indices,
 )
-from .model_loading import LoadedModel, load_model
-from .results import SCHEMA_VERSION, read_results, utc_now, write_results
+from .model_loading import LoadedModel
+from .results import SCHEMA_VERSION, utc_now
 from .runner import Predictions, images_sha256, predict
 from .summary import summarize
 from .transforms import clean_transform, corrupted_transform, input_hw, reference_prepare
+
+__all__ = ["LAYOUTS", "STYLES", "EvalCConfig", "evaluate_corruptions", "write_plots"]
 
 LAYOUTS = ("auto", "cifar", "imagenet")
 STYLES = ("auto", "cifar", "imagenet")
 
 
 @dataclass
-class EvalCConfig:
-    """Options of one eval-c run (the CLI flags, one to one)."""
+class EvalCConfig(EvalConfig):
+    """Options of one eval-c run (the CLI flags, one to one); the shared ones are :class:`EvalConfig`'s."""
 
-    model: str
-    out: str
+    BENCHMARK: ClassVar[Benchmark] = Benchmark("c_data", "a CIFAR-C or ImageNet-C folder", LAYOUTS, "corruptions",
+                                               "corrupt", "-C", "images", " (its pretrained_cfg input_size)")
+
     c_data: str | None = None
-    checkpoint: str | None = None
-    num_classes: int | None = None
-    img_size: int | None = None
-    pretrained: bool = True
-    clean_data: str | None = None
-    clean_split: str = "validation"
-    download: bool = False
-    generate: bool = False
-    seed: int = 0
-    size_table: int | None = None
-    layout: str = "auto"
     corruptions: Sequence[str] | None = None
     severities: Sequence[int] = (1, 2, 3, 4, 5)
     benchmark_style: str = "auto"
-    baseline: str | None = None
-    dataset_name: str | None = None
     rms_reference_quirk: bool = False
     rms_bin_size: int = 100
     ece_bins: int = 15
-    batch_size: int = 256
-    workers: int = 2
-    limit: int | None = None
-    plots: bool = True
-    plots_dir: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def check(self) -> None:
-        """Raise ``ValueError`` for contradictory or out-of-range options (naming the fix)."""
-        if self.generate and self.c_data:
-            raise ValueError("--generate makes the corruptions from --clean-data; drop --c-data (or drop --generate)")
-        if self.generate and not self.clean_data:
-            raise ValueError("--generate needs --clean-data (a folder/tar of clean images to corrupt)")
-        if not self.generate and not self.c_data:
-            raise ValueError("pass --c-data DIR (a CIFAR-C or ImageNet-C folder), or --generate with --clean-data")
-        if self.layout not in LAYOUTS:
-            raise ValueError(f"--layout must be one of {LAYOUTS}, got {self.layout!r}")
+    def _check_options(self) -> None:
         if self.benchmark_style not in STYLES:
             raise ValueError(f"--benchmark-style must be one of {STYLES}, got {self.benchmark_style!r}")
         bad = [s for s in self.severities if s not in range(1, 6)]
@@ -86,26 +60,13 @@ class EvalCConfig:
         names = self.corruptions
         if names is not None and (not names or len(set(names)) != len(names)):
             raise ValueError(f"--corruptions must be distinct names, got {list(self.corruptions)}")
-        for name, value, low in (("--batch-size", self.batch_size, 1), ("--workers", self.workers, 0),
-                                 ("--rms-bin-size", self.rms_bin_size, 1), ("--ece-bins", self.ece_bins, 1)):
-            if value < low:
-                raise ValueError(f"{name} must be >= {low}, got {value}")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"--limit must be >= 1, got {self.limit}")
+
+    def _minimums(self) -> tuple[tuple[str, int, int], ...]:
+        return (("--rms-bin-size", self.rms_bin_size, 1), ("--ece-bins", self.ece_bins, 1))
 
 
 def _default_corruptions() -> tuple[str, ...]:
     return metrics.BENCHMARK_CORRUPTIONS
-
-
-def _check_size(data_hw: tuple[int, int], loaded: LoadedModel, where: str) -> None:
-    model_hw = input_hw(loaded.data_config)
-    if tuple(data_hw) != model_hw:
-        raise ValueError(
-            f"{where} holds {data_hw[0]}x{data_hw[1]} images but {loaded.spec} expects {model_hw[0]}x{model_hw[1]} "
-            "input (its pretrained_cfg input_size); -C images are not resized. Pass --img-size "
-            f"{data_hw[0]} if the model works at that size, or use -C data made at {model_hw[0]}x{model_hw[1]}"
-        )
 
 
 def _auto_style(layout: str, loaded: LoadedModel) -> str:
@@ -143,7 +104,7 @@ def _build_corrupted(
         reader: CifarCReader | ImageNetCReader = CifarCReader(cfg.c_data, corruptions, loaded.num_classes)
     else:
         reader = ImageNetCReader(cfg.c_data, corruptions, cfg.severities, loaded.num_classes)
-    _check_size(reader.image_size, loaded, str(cfg.c_data))
+    cfg.check_input_size(reader.image_size, loaded, str(cfg.c_data))
     if clean is not None and isinstance(reader, ImageNetCReader):
         clean_classes = dataset_classes(clean)
         if clean_classes is not None and clean_classes != reader.classes:
@@ -171,29 +132,10 @@ def evaluate_corruptions(
     Raises:
         ValueError, FileNotFoundError, TypeError: bad options or inputs, with the fix in the message.
     """
-    cfg.check()
-    from ..utils.outputs import ensure_writable_dir, ensure_writable_file
-
-    ensure_writable_file(cfg.out, "--out")  # before any work: an unwritable output must not cost an evaluation
-    if cfg.plots and cfg.plots_dir:
-        ensure_writable_dir(cfg.plots_dir, "--plots-dir")
-    if accelerator is None:
-        from accelerate import Accelerator
-
-        accelerator = Accelerator()
-    # Every process loads and checks on its own (no barrier), so bad input fails fast everywhere instead of leaving
-    # the other processes waiting; concurrent Hub downloads are safe (huggingface_hub locks its cache files).
-    loaded = load_model(cfg.model, checkpoint=cfg.checkpoint, num_classes=cfg.num_classes,
-                        img_size=cfg.img_size, pretrained=cfg.pretrained)
+    setup = prepare_evaluation(cfg, accelerator)
+    accelerator, loaded, baseline = setup.accelerator, setup.loaded, setup.baseline
     corruptions = list(cfg.corruptions) if cfg.corruptions is not None else list(_default_corruptions())
-    baseline = read_results(cfg.baseline) if cfg.baseline else None
-
-    clean_ds = None
-    if cfg.clean_data:
-        # with --download, one process downloads and the others read afterwards
-        with accelerator.main_process_first() if cfg.download else contextlib.nullcontext():
-            clean_ds = load_clean_dataset(cfg.clean_data, cfg.clean_split, cfg.download)
-        check_clean_labels(clean_ds, loaded.num_classes, f"clean data {cfg.clean_data}")
+    clean_ds = load_clean_data(cfg, setup)
     corrupted_ds, groups, layout, default_name = _build_corrupted(cfg, loaded, corruptions, clean_ds, corrupt_fn)
 
     clean_preds: Predictions | None = None
@@ -252,12 +194,8 @@ def evaluate_corruptions(
         },
         **cfg.extra,
     }
-    if accelerator.is_main_process:
-        write_results(results, cfg.out)
-        if cfg.plots:
-            write_plots(results, clean_preds, corrupted_preds, cfg.plots_dir or str(Path(cfg.out).parent), cfg.ece_bins)
-    accelerator.wait_for_everyone()
-    return results
+    return finish_evaluation(cfg, setup, results,
+                             lambda folder: write_plots(results, clean_preds, corrupted_preds, folder, cfg.ece_bins))
 
 
 def write_plots(

@@ -1,8 +1,9 @@
 """Batched inference over a dataset of ``(image, label, group)`` samples, sharded across processes with Accelerate.
 
 :func:`forward_batches` is the one batched forward loop of the evaluations (eval-c's :func:`predict`, eval-p's
-``predict_stability``). It works in a plain ``python`` process (one shard) and under ``accelerate launch --num_processes N``: each process runs
-its shard, and ``gather_for_metrics`` returns every sample exactly once, in dataset order, on all processes.
+``predict_stability``). It works in a plain ``python`` process (one shard) and under ``accelerate launch
+--num_processes N``: each process runs its shard, and ``gather_for_metrics`` returns every sample exactly once, in
+dataset order, on all processes.
 Per sample only four numbers are kept (confidence, prediction, label, log-probability of the label) plus the group,
 and, when asked, a 64-bit fingerprint of the evaluated image (its uint8 pixels recovered from the normalised tensor,
 with its label and group), from which :func:`images_sha256` identifies the evaluated set.
