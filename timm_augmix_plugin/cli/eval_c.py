@@ -44,26 +44,21 @@ EPILOG = """examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register eval-c's options on ``parser`` (and its examples as the epilog)."""
-    from .shared_options import add_model_options, add_run_output_options
+    from .shared_options import add_data_options, add_model_options, add_run_output_options
 
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add_model_options(parser, img_size_help="input size to evaluate at, overriding the model's pretrained_cfg "
                                             "(must match the -C images)")
 
-    d = parser.add_argument_group("data")
-    d.add_argument("--c-data", default=None, help="-C set folder (CIFAR .npy layout or ImageNet-C folder layout)")
-    d.add_argument("--layout", choices=("auto", "cifar", "imagenet"), default="auto", help="layout of --c-data")
-    d.add_argument("--clean-data", default=None,
-                   help="clean test images: folder or .tar of class folders, or a timm dataset name (torch/cifar10)")
-    d.add_argument("--clean-split", default="validation", help="split for a named --clean-data dataset")
-    d.add_argument("--download", action="store_true", help="allow a named --clean-data dataset to download")
-    d.add_argument("--generate", action="store_true",
-                   help="corrupt --clean-data on the fly with timm_augmix_plugin.corruptions.corrupt instead of "
-                        "reading --c-data")
-    d.add_argument("--seed", type=int, default=0, help="seed of the generated corruptions (per sample derived)")
-    d.add_argument("--size-table", type=int, default=None,
-                   help="--generate: corruption parameter table (32, 64 or 224; default: by image size)")
+    d = add_data_options(
+        parser, data_flag="--c-data", data_help="-C set folder (CIFAR .npy layout or ImageNet-C folder layout)",
+        layouts=("auto", "cifar", "imagenet"),
+        clean_help="clean test images: folder or .tar of class folders, or a timm dataset name (torch/cifar10)",
+        generate_help="corrupt --clean-data on the fly with timm_augmix_plugin.corruptions.corrupt instead of reading "
+                      "--c-data",
+        seed_help="seed of the generated corruptions (per sample derived)",
+        size_table_help="--generate: corruption parameter table (32, 64 or 224; default: by image size)")
     d.add_argument("--corruptions", type=_corruption_list, default=None,
                    help="comma-separated names, 'benchmark' (the 15, default) or 'all' (15 + 4 extra)")
     d.add_argument("--severities", type=_severity_list, default=[1, 2, 3, 4, 5], help="comma-separated, default 1..5")
@@ -90,19 +85,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace):
     """The :class:`~timm_augmix_plugin.evaluation.pipeline.EvalCConfig` of parsed arguments."""
     from ..evaluation.pipeline import EvalCConfig
+    from .shared_options import config_from_args as build
 
-    return EvalCConfig(
-        model=args.model, out=args.out, c_data=args.c_data, checkpoint=args.checkpoint, num_classes=args.num_classes,
-        img_size=args.img_size, pretrained=args.pretrained, clean_data=args.clean_data, clean_split=args.clean_split,
-        download=args.download, generate=args.generate, seed=args.seed, size_table=args.size_table,
-        layout=args.layout, corruptions=args.corruptions, severities=args.severities,
-        benchmark_style=args.benchmark_style, baseline=args.baseline, dataset_name=args.dataset_name,
-        rms_reference_quirk=args.rms_reference_quirk, rms_bin_size=args.rms_bin_size, ece_bins=args.ece_bins,
-        batch_size=args.batch_size, workers=args.workers, limit=args.limit, plots=args.plots, plots_dir=args.plots_dir,
-    )
+    return build(EvalCConfig, args)
 
 
-def _print_summary(results: dict) -> None:
+def format_summary(results: dict) -> str:
+    """Plain-text summary of eval-c results: errors, mCE and calibration."""
     lines = [f"{results['model']} on {results['dataset']} ({results['num_corrupted_samples']} corrupted samples)"]
     if results["clean_error"] is not None:
         lines.append(f"  clean error               {results['clean_error']:7.2f} %")
@@ -118,44 +107,22 @@ def _print_summary(results: dict) -> None:
         if block is not None:
             lines.append(f"  {name:9s} RMS calib {block['rms_calibration_error']:6.2f} %  ECE {block['ece']:6.2f} %  "
                          f"NLL {block['nll']:.4f}")
-    print("\n".join(lines))
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run eval-c; returns 0 on success, 2 for bad input (the message goes to stderr)."""
-    from accelerate import Accelerator
+    from ..evaluation.pipeline import EvalCConfig, evaluate_corruptions
+    from .shared_options import run_evaluation
 
-    from ..evaluation.pipeline import evaluate_corruptions
-    from ..utils.cpu_processes import use_cpu
-    from ..utils.errors import user_message
-
-    accelerator = Accelerator(cpu=use_cpu(args.cpu))
-    try:
-        results = evaluate_corruptions(config_from_args(args), accelerator=accelerator)
-    except (ValueError, FileNotFoundError, TypeError) as err:
-        if accelerator.is_main_process:
-            print(f"timm-augmix eval-c: error: {user_message(err)}", file=sys.stderr)
-        return 2
-    finally:
-        # destroy the process group: with several processes, gloo threads still alive at interpreter exit abort it
-        accelerator.end_training()
-    if accelerator.is_main_process:
-        _print_summary(results)
-        print(f"wrote {args.out}")
-    return 0
+    return run_evaluation(args, "eval-c", EvalCConfig, evaluate_corruptions, format_summary)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Standalone entry point (``python -m timm_augmix_plugin.cli.eval_c``, ``accelerate launch -m ...``)."""
-    from ..utils.cpu_processes import die_with_launcher, maybe_relaunch
+    from .shared_options import standalone_main
 
-    die_with_launcher()
-    relaunched = maybe_relaunch("timm_augmix_plugin.cli.eval_c", sys.argv[1:] if argv is None else argv)
-    if relaunched is not None:
-        return relaunched
-    parser = argparse.ArgumentParser(prog="timm-augmix eval-c", description=__doc__)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return standalone_main("timm_augmix_plugin.cli.eval_c", "eval-c", argv)
 
 
 if __name__ == "__main__":

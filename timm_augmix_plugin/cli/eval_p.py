@@ -35,23 +35,19 @@ def _names(value: str) -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register eval-p's options on ``parser``."""
-    from .shared_options import add_model_options, add_run_output_options
+    from .shared_options import add_data_options, add_model_options, add_run_output_options
 
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add_model_options(parser, img_size_help="input size, overriding the model's pretrained_cfg")
-    d = parser.add_argument_group("data")
-    d.add_argument("--p-data", default=None, help="-P folder: CIFAR-P .npy layout or make-p frame folders")
-    d.add_argument("--layout", choices=("auto", "cifar", "frames"), default="auto", help="layout of --p-data")
-    d.add_argument("--clean-data", default=None,
-                   help="--generate: clean test images (folder or .tar of class folders, or a timm dataset name)")
-    d.add_argument("--clean-split", default="validation", help="split for a named --clean-data dataset")
-    d.add_argument("--download", action="store_true", help="allow a named --clean-data dataset to download")
-    d.add_argument("--generate", action="store_true",
-                   help="make the sequences on the fly from --clean-data (the same as `make-p --seed`)")
-    d.add_argument("--seed", type=int, default=0, help="seed of the generated sequences")
-    d.add_argument("--size-table", type=int, default=None, choices=(32, 64, 224),
-                   help="--generate: parameter table (default: the model's input size)")
+    d = add_data_options(
+        parser, data_flag="--p-data", data_help="-P folder: CIFAR-P .npy layout or make-p frame folders",
+        layouts=("auto", "cifar", "frames"),
+        clean_help="--generate: clean test images (folder or .tar of class folders, or a timm dataset name)",
+        generate_help="make the sequences on the fly from --clean-data (the same as `make-p --seed`)",
+        seed_help="seed of the generated sequences",
+        size_table_help="--generate: parameter table (default: the model's input size)",
+        size_table_choices=(32, 64, 224))
     d.add_argument("--perturbations", type=_names, default=None,
                    help="comma-separated names, 'test' (the 10, default), 'validation' (4) or 'all'")
     d.add_argument("--limit", type=int, default=None, help="at most N videos per perturbation (evenly spread)")
@@ -69,15 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace):
     """The :class:`~timm_augmix_plugin.evaluation.p_pipeline.EvalPConfig` of parsed arguments."""
     from ..evaluation.p_pipeline import EvalPConfig
+    from .shared_options import config_from_args as build
 
-    return EvalPConfig(
-        model=args.model, out=args.out, p_data=args.p_data, checkpoint=args.checkpoint, num_classes=args.num_classes,
-        img_size=args.img_size, pretrained=args.pretrained, clean_data=args.clean_data, clean_split=args.clean_split,
-        download=args.download, generate=args.generate, seed=args.seed, size_table=args.size_table,
-        layout=args.layout, perturbations=args.perturbations, difficulty=args.difficulty, baseline=args.baseline,
-        dataset_name=args.dataset_name, batch_size=args.batch_size, workers=args.workers, limit=args.limit,
-        plots=args.plots, plots_dir=args.plots_dir,
-    )
+    return build(EvalPConfig, args)
 
 
 def format_summary(block: dict) -> str:
@@ -95,36 +85,18 @@ def format_summary(block: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run eval-p; returns 0 on success, 2 for bad input (the message goes to stderr)."""
-    from accelerate import Accelerator
+    from ..evaluation.p_pipeline import EvalPConfig, evaluate_perturbations
+    from .shared_options import run_evaluation
 
-    from ..evaluation.p_pipeline import evaluate_perturbations
-    from ..utils.cpu_processes import use_cpu
-
-    accelerator = Accelerator(cpu=use_cpu(args.cpu))
-    try:
-        results = evaluate_perturbations(config_from_args(args), accelerator=accelerator)
-    except (ValueError, FileNotFoundError, TypeError) as err:
-        if accelerator.is_main_process:
-            print(f"timm-augmix eval-p: error: {err}", file=sys.stderr)
-        return 2
-    finally:
-        accelerator.end_training()
-    if accelerator.is_main_process:
-        print(format_summary(results["perturbation"]))
-        print(f"wrote {args.out}")
-    return 0
+    return run_evaluation(args, "eval-p", EvalPConfig, evaluate_perturbations,
+                          lambda results: format_summary(results["perturbation"]))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Standalone entry point (``python -m timm_augmix_plugin.cli.eval_p``, ``accelerate launch -m ...``)."""
-    from ..utils.cpu_processes import maybe_relaunch
+    from .shared_options import standalone_main
 
-    relaunched = maybe_relaunch("timm_augmix_plugin.cli.eval_p", sys.argv[1:] if argv is None else argv)
-    if relaunched is not None:
-        return relaunched
-    parser = argparse.ArgumentParser(prog="timm-augmix eval-p", description=__doc__)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return standalone_main("timm_augmix_plugin.cli.eval_p", "eval-p", argv)
 
 
 if __name__ == "__main__":

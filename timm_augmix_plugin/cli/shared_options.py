@@ -1,17 +1,24 @@
-"""Command-line options that several subcommands share, defined once.
+"""Command-line options that several subcommands share, defined once, and the evaluations' run skeleton.
 
-``eval-c`` and ``eval-p`` load a model the same way (:func:`add_model_options`) and share their run/output options
-(:func:`add_run_output_options`); ``make-c`` and ``make-p`` read their source images and split their work the same way
-(:func:`add_source_options`, :func:`add_work_options`).
+``eval-c`` and ``eval-p`` load a model the same way (:func:`add_model_options`), share their data and run/output
+options (:func:`add_data_options`, :func:`add_run_output_options`) and run the same way (:func:`config_from_args`,
+:func:`run_evaluation`, :func:`standalone_main`); ``make-c`` and ``make-p`` read their source images and split their
+work the same way (:func:`add_source_options`, :func:`add_work_options`).
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
-__all__ = ["add_model_options", "add_run_output_options", "add_source_options", "add_work_options",
-           "expand_names", "resolve_generation"]
+__all__ = ["add_data_options", "add_model_options", "add_run_output_options", "add_source_options", "add_work_options",
+           "config_from_args", "expand_names", "resolve_generation", "run_evaluation", "standalone_main"]
+
+_ConfigT = TypeVar("_ConfigT")
 
 
 def add_model_options(parser: argparse.ArgumentParser, img_size_help: str) -> None:
@@ -27,6 +34,24 @@ def add_model_options(parser: argparse.ArgumentParser, img_size_help: str) -> No
     m.add_argument("--img-size", type=int, default=None, help=img_size_help)
     m.add_argument("--no-pretrained", dest="pretrained", action="store_false",
                    help="timm name without --checkpoint: random weights instead of timm's pretrained ones")
+
+
+def add_data_options(parser: argparse.ArgumentParser, *, data_flag: str, data_help: str, layouts: tuple[str, ...],
+                     clean_help: str, generate_help: str, seed_help: str, size_table_help: str,
+                     size_table_choices: tuple[int, ...] | None = None) -> argparse._ArgumentGroup:
+    """The "data" group's options that eval-c and eval-p share: the -C / -P folder (``data_flag``), ``--layout``,
+    ``--clean-data``, ``--clean-split``, ``--download``, ``--generate``, ``--seed`` and ``--size-table``; returns the
+    group for the evaluation's own options."""
+    d = parser.add_argument_group("data")
+    d.add_argument(data_flag, default=None, help=data_help)
+    d.add_argument("--layout", choices=layouts, default="auto", help=f"layout of {data_flag}")
+    d.add_argument("--clean-data", default=None, help=clean_help)
+    d.add_argument("--clean-split", default="validation", help="split for a named --clean-data dataset")
+    d.add_argument("--download", action="store_true", help="allow a named --clean-data dataset to download")
+    d.add_argument("--generate", action="store_true", help=generate_help)
+    d.add_argument("--seed", type=int, default=0, help=seed_help)
+    d.add_argument("--size-table", type=int, default=None, choices=size_table_choices, help=size_table_help)
+    return d
 
 
 def add_run_output_options(parser: argparse.ArgumentParser, *, out_help: str, plots_help: str, batch_default: int,
@@ -100,3 +125,58 @@ def resolve_generation(args: argparse.Namespace, other_layout: str,
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be >= 1, got {args.limit}")
     return size, layout, batch
+
+
+def config_from_args(config_cls: type[_ConfigT], args: argparse.Namespace) -> _ConfigT:
+    """The ``config_cls`` dataclass of parsed arguments: each of its fields from the option of the same name (fields
+    without an option keep their defaults)."""
+    given = vars(args)
+    return config_cls(**{f.name: given[f.name] for f in dataclasses.fields(config_cls) if f.name in given})
+
+
+def run_evaluation(args: argparse.Namespace, command: str, config_cls: type,
+                   evaluate: Callable[..., dict[str, Any]], summary: Callable[[dict[str, Any]], str]) -> int:
+    """Run an evaluation command: arguments -> ``config_cls`` -> ``evaluate(config, accelerator=...)`` -> the
+    ``summary`` of its results and ``wrote OUT`` on stdout (main process).
+
+    Returns:
+        0 on success; 2 for bad input (``ValueError``, ``FileNotFoundError``, ``TypeError``), whose message goes to
+        stderr as ``timm-augmix COMMAND: error: ...``.
+    """
+    from accelerate import Accelerator
+
+    from ..utils.cpu_processes import use_cpu
+    from ..utils.errors import user_message
+
+    accelerator = Accelerator(cpu=use_cpu(args.cpu))
+    try:
+        results = evaluate(config_from_args(config_cls, args), accelerator=accelerator)
+    except (ValueError, FileNotFoundError, TypeError) as err:
+        if accelerator.is_main_process:
+            print(f"timm-augmix {command}: error: {user_message(err)}", file=sys.stderr)
+        return 2
+    finally:
+        # destroy the process group: with several processes, gloo threads still alive at interpreter exit abort it
+        accelerator.end_training()
+    if accelerator.is_main_process:
+        print(summary(results))
+        print(f"wrote {args.out}")
+    return 0
+
+
+def standalone_main(module_name: str, command: str, argv: list[str] | None = None) -> int:
+    """Entry point of the subcommand module ``module_name`` run on its own (``python -m``, ``accelerate launch -m``):
+    ends with its launcher, restarts as several CPU processes when asked, then parses ``argv`` with the module's
+    ``add_arguments`` and calls its ``run``."""
+    import importlib
+
+    from ..utils.cpu_processes import die_with_launcher, maybe_relaunch
+
+    die_with_launcher()
+    relaunched = maybe_relaunch(module_name, sys.argv[1:] if argv is None else argv)
+    if relaunched is not None:
+        return relaunched
+    module = importlib.import_module(module_name)
+    parser = argparse.ArgumentParser(prog=f"timm-augmix {command}", description=module.__doc__)
+    module.add_arguments(parser)
+    return module.run(parser.parse_args(argv))
