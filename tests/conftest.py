@@ -24,3 +24,14 @@ def image_folder(tmp_path: Path) -> Path:
         for i in range(4):
             make_image(32, seed=10 * c + i).save(root / f"class{c}" / f"{i}.png")
     return root
+
+
+@pytest.fixture
+def fresh_accelerate_state():
+    """Reset accelerate's process-wide singletons after the test, so that the next test (or test module) starts clean;
+    the modules whose tests create an ``Accelerator`` use it (``pytestmark = pytest.mark.usefixtures(...)``)."""
+    yield
+    from accelerate.state import AcceleratorState, GradientState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()

@@ -36,6 +36,7 @@ NUM_CLASSES = 4
 SIZE = 32
 PER_SEVERITY = 12
 CORRUPTIONS = ["gaussian_noise", "fog"]
+pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")  # the evaluations create an Accelerator (conftest)
 
 
 def _generator(seed: int) -> torch.Generator:
@@ -84,16 +85,6 @@ def make_model(seed: int = 0, num_classes: int = NUM_CLASSES) -> torch.nn.Module
                 m.running_mean.uniform_(-0.1, 0.1, generator=_generator(seed))
                 m.running_var.uniform_(0.5, 1.5, generator=_generator(seed + 1))
     return model.eval()
-
-
-@pytest.fixture(autouse=True)
-def fresh_accelerate_state():
-    """eval-c creates an Accelerator; reset accelerate's process-wide singletons so other test modules start clean."""
-    yield
-    from accelerate.state import AcceleratorState, GradientState
-
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
 
 
 @pytest.fixture(scope="module")

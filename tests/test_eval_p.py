@@ -30,6 +30,7 @@ from timm_augmix_plugin.utils.weights_hash import file_weights_sha256
 
 NUM_CLASSES = 4
 PERTURBATIONS = "gaussian_noise,translate,rotate"
+pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")  # the evaluations create an Accelerator (conftest)
 
 
 # ------------------------------------------------------------------------------------- metrics vs the reference loops
@@ -100,15 +101,6 @@ def test_metric_edge_cases():
 
 
 # ----------------------------------------------------------------------------------------------------------- fixtures
-@pytest.fixture(autouse=True)
-def fresh_accelerate_state():
-    yield
-    from accelerate.state import AcceleratorState, GradientState
-
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
-
-
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("pmodel") / "final"

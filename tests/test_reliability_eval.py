@@ -19,15 +19,7 @@ from timm_augmix_plugin.evaluation.compare import check_comparable
 from timm_augmix_plugin.evaluation.results import read_results
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def fresh_accelerate_state():
-    yield
-    from accelerate.state import AcceleratorState, GradientState
-
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
+pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")  # the evaluations create an Accelerator (conftest)
 
 
 def _eval(model_dir: Path, c_data: Path, out: Path, *extra: str) -> dict:
@@ -75,11 +67,11 @@ def test_compare_handles_results_without_clean_data(tmp_path, capsys):
 
 
 def test_eval_c_checks_its_output_before_the_evaluation(tmp_path, model_dir, capsys, monkeypatch):
-    from timm_augmix_plugin.evaluation import pipeline
+    from timm_augmix_plugin.evaluation import _common  # the setup both evaluations share loads the model
 
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    monkeypatch.setattr(pipeline, "load_model", lambda *a, **k: pytest.fail("work started"))
+    monkeypatch.setattr(_common, "load_model", lambda *a, **k: pytest.fail("work started"))
     assert run_cli(["--model", f"local-dir:{model_dir}", "--c-data", str(tmp_path), "--out",
                     str(blocker / "results.json")]) == 2
     assert "--out" in capsys.readouterr().err
