@@ -49,6 +49,14 @@ def test_each_config_keeps_its_own_defaults_and_checks():
     assert str(EvalPConfig(model="m", out="r/x.json").plots_folder) == "r"
 
 
+def test_default_dataset_names():
+    assert EvalCConfig(model="m", out="o", c_data="data/CIFAR-10-C/").default_dataset_name() == "cifar-10-c"
+    assert EvalPConfig(model="m", out="o", p_data="data/CIFAR-10-P").default_dataset_name() == "cifar-10-p"
+    generated = {"generate": True, "clean_data": "data/CIFAR10/test.tar"}
+    assert EvalCConfig(model="m", out="o", **generated).default_dataset_name() == "test-c-generated"
+    assert EvalPConfig(model="m", out="o", **generated).default_dataset_name() == "test-p-generated"
+
+
 def test_eval_p_checks_its_output_before_the_evaluation(tmp_path, monkeypatch):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")

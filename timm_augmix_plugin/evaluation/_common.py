@@ -81,6 +81,13 @@ class EvalConfig:
         """Where the plots go: ``plots_dir``, else the folder of ``out``."""
         return Path(self.plots_dir or Path(self.out).parent)
 
+    def default_dataset_name(self) -> str:
+        """The dataset name results.json records without ``--dataset-name``: the data folder's name, lower case;
+        with ``--generate`` the clean data's stem and ``-c-generated`` / ``-p-generated``."""
+        if self.generate:
+            return f"{Path(str(self.clean_data).rstrip('/')).stem.lower()}-{self.BENCHMARK.name[1:].lower()}-generated"
+        return Path(str(self.data).rstrip("/")).name.lower()
+
     def reads_clean_data(self) -> bool:
         """Whether the run reads ``clean_data`` (eval-c whenever given, eval-p for ``--generate`` only)."""
         return bool(self.clean_data)

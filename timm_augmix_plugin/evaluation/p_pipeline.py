@@ -139,14 +139,13 @@ def _datasets(cfg: EvalPConfig, loaded: LoadedModel, names: list[str], clean: Da
         indices = subset_indices(len(clean), cfg.limit)
         sets = {n: GeneratedSequences(clean, indices, n, size=size, seed=cfg.seed, size_table=cfg.size_table)
                 for n in names}
-        name = f"{Path(str(cfg.clean_data).rstrip('/')).stem.lower()}-p-generated"
-        return sets, {n: frame_count(n, table) for n in names}, "generated", name
+        return sets, {n: frame_count(n, table) for n in names}, "generated", cfg.default_dataset_name()
     layout = detect_p_layout(cfg.p_data) if cfg.layout == "auto" else cfg.layout
     reader_cls = CifarPReader if layout == "cifar" else FramesPReader
     reader = reader_cls(cfg.p_data, names, loaded.num_classes)
     cfg.check_input_size(reader.image_size, loaded, str(cfg.p_data))
     sets = {n: reader.split(n, cfg.limit, group=g) for g, n in enumerate(names)}
-    name = Path(str(cfg.p_data).rstrip("/")).name.lower()
+    name = cfg.default_dataset_name()
     if (Path(cfg.p_data) / "make_p.json").is_file() and not name.endswith("-generated"):
         name += "-generated"  # made by make-p: never passed off as the released set
     return sets, {n: reader.frames(n) for n in names}, layout, name

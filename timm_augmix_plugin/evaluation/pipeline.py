@@ -97,8 +97,7 @@ def _build_corrupted(
                            seed=cfg.seed, group=g, size_table=cfg.size_table)
             for g, (c, s) in groups.items()
         ]
-        name = f"{Path(str(cfg.clean_data).rstrip('/')).stem.lower()}-c-generated"
-        return ConcatDataset(splits), groups, "generated", name
+        return ConcatDataset(splits), groups, "generated", cfg.default_dataset_name()
     layout = detect_layout(cfg.c_data) if cfg.layout == "auto" else cfg.layout
     if layout == "cifar":
         reader: CifarCReader | ImageNetCReader = CifarCReader(cfg.c_data, corruptions, loaded.num_classes)
@@ -113,7 +112,7 @@ def _build_corrupted(
                 f"{len(reader.classes)} classes, or different names); use the clean split the -C set was made from"
             )
     splits = [reader.split(c, s, to_tensor, cfg.limit, group=g) for g, (c, s) in groups.items()]
-    return ConcatDataset(splits), groups, layout, Path(str(cfg.c_data).rstrip("/")).name.lower()
+    return ConcatDataset(splits), groups, layout, cfg.default_dataset_name()
 
 
 def evaluate_corruptions(
