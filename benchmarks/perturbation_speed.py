@@ -1,7 +1,7 @@
 """Time make-p's batched -P sequences against a per-image re-statement of the reference generator, in one run, on one
 core.
 
-Reference path: :func:`timm_augmix_plugin.perturbations.reference.reference_sequence`, ``make_cifar_p.py`` followed
+Reference path: :func:`timm_augmix_plugin.testing.perturbation_reference.reference_sequence`, ``make_cifar_p.py`` followed
 block by block for one image at a time with the libraries it uses and the CIFAR parameters (numpy motion blur instead
 of Wand).
 
@@ -33,7 +33,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from timm_augmix_plugin.perturbations import TEST_PERTURBATIONS, perturb  # noqa: E402
-from timm_augmix_plugin.perturbations.reference import reference_sequence  # noqa: E402
+from timm_augmix_plugin.testing.perturbation_reference import reference_sequence  # noqa: E402
 
 CIFAR_TAR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cifar10-jpeg" / "test.tar"
 

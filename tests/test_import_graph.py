@@ -105,13 +105,8 @@ def test_private_modules_are_imported_only_inside_their_own_package():
         "private modules (_name.py) used outside their subpackage: " + ", ".join(sorted(offenders))
 
 
-#: Test oracles that still live outside ``testing/`` (issue 14: to be moved there); they may use the others.
-ORACLES_NOT_YET_MOVED = {"timm_augmix_plugin.perturbations.reference"}
-
-
 def test_the_test_oracles_are_not_used_by_the_package():
     modules = _modules()
     users = [m for m, p in modules.items() if not m.startswith("timm_augmix_plugin.testing")
-             and m not in ORACLES_NOT_YET_MOVED
              and any(t.startswith("timm_augmix_plugin.testing") for t in _imports(m, p, set(modules)))]
     assert users == [], f"the package's own code imports the test oracles: {users}"

@@ -167,7 +167,7 @@ def test_bad_input(kwargs, error, match):
     ("brightness", 1, 0.05), ("motion_blur", 1, 0.01),  # float rounding: skimage's HSV round trip, float32 taps
 ])
 def test_deterministic_sequences_match_the_reference_restatement(name, tolerance, share):
-    from timm_augmix_plugin.perturbations.reference import reference_sequence
+    from timm_augmix_plugin.testing.perturbation_reference import reference_sequence
 
     x = images(2)
     ours = perturb(x, name, seed=0).astype(int)
@@ -179,7 +179,7 @@ def test_deterministic_sequences_match_the_reference_restatement(name, tolerance
 
 @pytest.mark.parametrize("name", ["gaussian_noise", "shot_noise", "snow"])
 def test_random_sequences_match_the_reference_in_law(name):
-    from timm_augmix_plugin.perturbations.reference import reference_sequence
+    from timm_augmix_plugin.testing.perturbation_reference import reference_sequence
 
     x = images(4)
     ours = perturb(x, name, seed=0).astype(np.float64)
