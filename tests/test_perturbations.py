@@ -8,7 +8,7 @@ import torch
 import torchvision.transforms.functional as TF
 from PIL import Image
 
-from timm_augmix_plugin.corruptions import _opencv
+from timm_augmix_plugin.corruptions import opencv
 from timm_augmix_plugin.corruptions.prepare import prepare_clean_image, prepare_context_image
 from timm_augmix_plugin.perturbations import (
     ALL_PERTURBATIONS,
@@ -113,7 +113,7 @@ def test_scale_matches_torchvision_with_the_2018_centre(scale):
 def test_tilt_without_opencv(monkeypatch):
     x = images(2)
     with_cv2 = perturb(x, "tilt", seed=0)
-    monkeypatch.setattr(_opencv, "USE_OPENCV", False)
+    monkeypatch.setattr(opencv, "USE_OPENCV", False)
     without = perturb(x, "tilt", seed=0)
     assert np.abs(with_cv2.astype(int) - without).max() <= 2
     assert np.abs(with_cv2.astype(int) - without).mean() < 0.1

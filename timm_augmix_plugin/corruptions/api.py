@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..utils.seeds import fresh_seed, image_generators
 from . import blur, digital, noise, spatter, weather
-from ._rng import fresh_seed, image_generators
 from .params import ALL_CORRUPTIONS, SizeParams, resolve_params
 
 __all__ = ["corrupt", "get_corruption", "CORRUPTION_FUNCTIONS"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ._filters import correlate2d, gaussian_filter, to_uint8
+from .filters import correlate2d, gaussian_filter, to_uint8
 from .params import SizeParams
 
 __all__ = ["spatter", "canny", "equalize_hist"]

@@ -6,8 +6,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..corruptions._rng import fresh_seed, indexed_generators
 from ..corruptions.api import MIN_SIDE, _as_numpy
+from ..utils.seeds import fresh_seed, indexed_generators
 from .params import PerturbationParams, check_name, context_size, resolve_p_params
 from .sequences import SEQUENCE_FUNCTIONS
 

@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..corruptions._filters import gaussian_filter, to_uint8
-from ..corruptions._kernels import brightness_kernel, snow_combine
 from ..corruptions.blur import motion_blur_images
+from ..corruptions.filters import gaussian_filter, to_uint8
+from ..corruptions.kernels import brightness_kernel, snow_combine
 from ..corruptions.noise import sample_noise
 from ..corruptions.spatter import _water_mask
 from ..corruptions.weather import snow_layers, snow_streaks

@@ -1,4 +1,5 @@
-"""Compiled inner loops (numba) for the corruptions that do not vectorise well in numpy.
+"""Compiled inner loops (numba) for the corruptions that do not vectorise well in numpy (the -P sequences reuse
+the brightness and snow kernels).
 
 Each kernel works on a whole batch so the Python overhead is paid once per call. ``cache=True`` keeps the compiled
 code between processes (numba falls back to a user cache directory when the package directory is read-only).
