@@ -186,3 +186,23 @@ def test_random_sequences_match_the_reference_in_law(name):
     ref = np.stack([reference_sequence(im, name, np.random.default_rng(k)) for k, im in enumerate(x)]).astype(float)
     assert abs(ours.mean() - ref.mean()) < 1.0
     assert abs(np.abs(ours[:, 1:] - ours[:, :1]).mean() - np.abs(ref[:, 1:] - ref[:, :1]).mean()) < 0.5
+
+
+def test_write_perturbations_without_the_cli(tmp_path):
+    from timm_augmix_plugin.corruptions.writer import PreparedImages
+    from timm_augmix_plugin.perturbations.writer import write_perturbations
+
+    x = images(3)
+    indices = np.array([4, 9, 20])  # dataset indices key each image's random stream
+    prepared = PreparedImages(lambda k: x[k], [0, 1, 0], ["a", "b"], ["f0", "f1", "f2"])
+    done = write_perturbations(tmp_path / "p", prepared, indices, ["gaussian_noise"], size=32, layout="cifar", seed=2,
+                               batch=2)
+    assert done == ["gaussian_noise"]
+    arr = np.load(tmp_path / "p" / "gaussian_noise.npy")
+    np.testing.assert_array_equal(arr, perturb(x, "gaussian_noise", seed=2, size_table=32, indices=indices, crop=32))
+    with pytest.raises(ValueError, match="other settings"):
+        write_perturbations(tmp_path / "p", prepared, indices, ["gaussian_noise"], size=32, layout="cifar", seed=3,
+                            batch=2)
+    done = write_perturbations(tmp_path / "f", prepared, indices, ["translate"], size=32, layout="frames", seed=2,
+                               batch=2)
+    assert done == ["translate"] and len(list((tmp_path / "f" / "translate" / "b" / "f1").glob("*.png"))) == 16
