@@ -27,32 +27,21 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMB
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import io  # noqa: E402
-import tarfile  # noqa: E402
-import time  # noqa: E402
 import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from _one_core import CIFAR_TAR, best_of, cifar_test_images, one_thread  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from timm_augmix_plugin.corruptions import BENCHMARK_CORRUPTIONS, corrupt  # noqa: E402
-
-CIFAR_TAR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpeg" / "test.tar"
 
 
 def load_images(n: int, size: int) -> tuple[np.ndarray, str]:
     """``n`` CIFAR-10 test images (resized to ``size``) if the shared tar exists, else smooth synthetic images."""
     if CIFAR_TAR.is_file():
-        imgs = []
-        with tarfile.open(CIFAR_TAR) as tf:
-            for m in tf:
-                if m.isfile():
-                    im = Image.open(io.BytesIO(tf.extractfile(m).read())).convert("RGB")
-                    imgs.append(np.asarray(im if size == 32 else im.resize((size, size), Image.Resampling.BICUBIC)))
-                    if len(imgs) >= n:
-                        break
+        imgs = [np.asarray(im if size == 32 else im.resize((size, size), Image.Resampling.BICUBIC))
+                for im in cifar_test_images(n)]
         return np.stack(imgs), "CIFAR-10 test images"
     g = np.random.default_rng(0)
     base = g.random((n, 8, 8, 3))
@@ -64,20 +53,11 @@ def load_images(n: int, size: int) -> tuple[np.ndarray, str]:
 REPEAT = 3  # every timing is the best of this many runs (set from --repeat)
 
 
-def best_of(fn) -> float:
-    """Shortest wall time of ``REPEAT`` calls of ``fn`` (seconds)."""
-    times = []
-    for _ in range(REPEAT):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def time_project(x: np.ndarray, name: str, severities: tuple[int, ...]) -> float:
     """Per-image milliseconds, mean over severities, after a warm-up call (JIT compile / caches)."""
     corrupt(x[:2], name, severities[0], seed=0)
-    return best_of(lambda: [corrupt(x, name, s, seed=0) for s in severities]) / (len(x) * len(severities)) * 1e3
+    seconds = best_of(lambda: [corrupt(x, name, s, seed=0) for s in severities], REPEAT)
+    return seconds / (len(x) * len(severities)) * 1e3
 
 
 def time_imagecorruptions(x: np.ndarray, name: str, severity: int) -> float | None:
@@ -89,7 +69,7 @@ def time_imagecorruptions(x: np.ndarray, name: str, severity: int) -> float | No
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref_corrupt(x[0], corruption_name=name, severity=severity)
-        seconds = best_of(lambda: [ref_corrupt(img, corruption_name=name, severity=severity) for img in x])
+        seconds = best_of(lambda: [ref_corrupt(img, corruption_name=name, severity=severity) for img in x], REPEAT)
     return seconds / len(x) * 1e3
 
 
@@ -101,7 +81,7 @@ def time_naive(x: np.ndarray, name: str, severities: tuple[int, ...]) -> float |
     except ImportError:
         return None
     g = np.random.default_rng(0)
-    seconds = best_of(lambda: [reference_corrupt(img, name, s, g) for s in severities for img in x])
+    seconds = best_of(lambda: [reference_corrupt(img, name, s, g) for s in severities for img in x], REPEAT)
     return seconds / (len(x) * len(severities)) * 1e3
 
 
@@ -143,12 +123,7 @@ def main() -> None:
         parser.error(f"--repeat must be at least 1, got {args.repeat}")
     global REPEAT
     REPEAT = args.repeat
-    torch.set_num_threads(1)
-    try:  # OpenCV (used by the project's 224 px paths and by both references) on one thread as well
-        import cv2
-        cv2.setNumThreads(1)
-    except ImportError:
-        pass
+    one_thread()  # OpenCV too: the project's 224 px paths and both references use it
     severities = (1, 2, 3, 4, 5)
     totals: dict[int, list[float]] = {}
     for size, n, ref_n in ((32, args.n32, args.ref_n32), (224, args.n224, args.ref_n224)):

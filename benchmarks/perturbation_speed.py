@@ -1,9 +1,9 @@
 """Time make-p's batched -P sequences against a per-image re-statement of the reference generator, in one run, on one
 core.
 
-Reference path: :func:`timm_augmix_plugin.perturbations.reference.reference_sequence`, ``make_cifar_p.py`` followed
-block by block for one image at a time with the libraries it uses and the CIFAR parameters (numpy motion blur instead
-of Wand).
+Reference path: :func:`timm_augmix_plugin.testing.perturbation_reference.reference_sequence`, ``make_cifar_p.py``
+followed block by block for one image at a time with the libraries it uses and the CIFAR parameters (numpy motion blur
+instead of Wand).
 
 Project path: :func:`timm_augmix_plugin.perturbations.perturb` on a batch, the call each ``make-p`` work unit makes.
 
@@ -22,45 +22,21 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMB
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import io  # noqa: E402
-import math  # noqa: E402
-import tarfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
+from _one_core import best_of, cifar_test_images, one_thread  # noqa: E402
 
 from timm_augmix_plugin.perturbations import TEST_PERTURBATIONS, perturb  # noqa: E402
-from timm_augmix_plugin.perturbations.reference import reference_sequence  # noqa: E402
-
-CIFAR_TAR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cifar10-jpeg" / "test.tar"
+from timm_augmix_plugin.testing.perturbation_reference import reference_sequence  # noqa: E402
 
 
 def load_images(n: int) -> np.ndarray:
     """``n`` CIFAR-10 test images (32 px) from the shared tar, or structured random images without it."""
-    imgs: list[np.ndarray] = []
-    if CIFAR_TAR.is_file():
-        with tarfile.open(CIFAR_TAR) as tf:
-            for m in tf:
-                if m.isfile():
-                    imgs.append(np.asarray(Image.open(io.BytesIO(tf.extractfile(m).read())).convert("RGB")))
-                    if len(imgs) >= n:
-                        break
+    imgs = [np.asarray(im) for im in cifar_test_images(n)]
     rng = np.random.default_rng(0)
     while len(imgs) < n:
         imgs.append(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
     return np.stack(imgs)
-
-
-def best_of(fn, repeat: int) -> float:
-    best = math.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def main() -> None:
@@ -70,13 +46,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timings are the best of this many runs")
     parser.add_argument("--workers", type=int, default=2, help="worker processes assumed for the CIFAR-10-P projection")
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    try:
-        import cv2
-
-        cv2.setNumThreads(1)
-    except ImportError:
-        pass
+    one_thread()
     images = load_images(max(args.n, args.ref_n))
     rng = np.random.default_rng(0)
     for name in TEST_PERTURBATIONS:  # warm-up: numba compilation, library imports

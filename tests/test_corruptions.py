@@ -17,8 +17,8 @@ from timm_augmix_plugin.corruptions import (
     resolve_params,
     select_table,
 )
-from timm_augmix_plugin.corruptions._kernels import glass_shuffle
 from timm_augmix_plugin.corruptions.blur import disk_kernel, motion_offsets
+from timm_augmix_plugin.corruptions.kernels import glass_shuffle
 from timm_augmix_plugin.corruptions.noise import noise_cdf
 from timm_augmix_plugin.corruptions.weather import plasma_fractal_batch
 
@@ -323,7 +323,7 @@ def test_frost_missing_package_names_pip_command(monkeypatch):
 def test_gaussian_filter_matches_scipy(mode, sigma):
     from scipy import ndimage
 
-    from timm_augmix_plugin.corruptions._filters import gaussian_filter
+    from timm_augmix_plugin.corruptions.filters import gaussian_filter
     x = np.random.default_rng(0).random((2, 20, 24, 3)).astype(np.float32)
     ours = gaussian_filter(x, sigma, mode=mode, truncate=3.0)
     ref = np.stack([ndimage.gaussian_filter(img, (sigma, sigma, 0), mode=mode, truncate=3.0) for img in x])
@@ -361,7 +361,7 @@ def test_statistics_match_per_image_reference(name):
 def test_correlate2d_matches_scipy_mirror(ksize):
     from scipy import ndimage
 
-    from timm_augmix_plugin.corruptions._filters import correlate2d
+    from timm_augmix_plugin.corruptions.filters import correlate2d
     g = np.random.default_rng(1)
     x = g.random((2, 30, 26, 3)).astype(np.float32)
     k = g.random((ksize, ksize)).astype(np.float32)
@@ -375,13 +375,13 @@ def test_correlate2d_matches_scipy_mirror(ksize):
 def _both_paths(monkeypatch, fn):
     """Run ``fn()`` with OpenCV enabled and disabled (numpy/numba paths)."""
     cv2 = pytest.importorskip("cv2")
-    from timm_augmix_plugin.corruptions import _opencv
-    assert _opencv.opencv(224 * 224) is cv2
+    from timm_augmix_plugin.corruptions import opencv
+    assert opencv.opencv(224 * 224) is cv2
     fast = fn()
-    monkeypatch.setattr(_opencv, "USE_OPENCV", False)
-    assert _opencv.opencv(224 * 224) is None
+    monkeypatch.setattr(opencv, "USE_OPENCV", False)
+    assert opencv.opencv(224 * 224) is None
     plain = fn()
-    monkeypatch.setattr(_opencv, "USE_OPENCV", True)
+    monkeypatch.setattr(opencv, "USE_OPENCV", True)
     return fast, plain
 
 
@@ -401,7 +401,7 @@ def test_opencv_paths_match_numpy_paths(monkeypatch, name):
 def test_filters_opencv_match_scipy(monkeypatch, mode):
     from scipy import ndimage
 
-    from timm_augmix_plugin.corruptions._filters import correlate2d, gaussian_filter
+    from timm_augmix_plugin.corruptions.filters import correlate2d, gaussian_filter
     g = np.random.default_rng(2)
     x = g.random((2, 60, 52, 3)).astype(np.float32)
     k = g.random((9, 9)).astype(np.float32)
@@ -439,7 +439,7 @@ def ndimage_correlate_mirror(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("delta", [1, 2, 3])
 def test_glass_shuffle_bytes_matches_offset_replay(delta):
-    from timm_augmix_plugin.corruptions._kernels import glass_shuffle_bytes
+    from timm_augmix_plugin.corruptions.kernels import glass_shuffle_bytes
     g = np.random.default_rng(delta)
     h, w, iters = 12, 10, 2
     img = g.integers(0, 256, (1, h, w, 3), dtype=np.uint8)
@@ -503,7 +503,7 @@ def _plasma_numpy(u: np.ndarray, m: int, decay: float) -> np.ndarray:
 
 @pytest.mark.parametrize("m", [8, 64])
 def test_plasma_fill_equals_numpy_diamond_square(m):
-    from timm_augmix_plugin.corruptions._kernels import plasma_fill
+    from timm_augmix_plugin.corruptions.kernels import plasma_fill
     total = sum(3 * (m // (1 << k)) ** 2 for k in range(int(np.log2(m)), 0, -1))
     u = np.random.default_rng(m).random((3, total)) * 2.0 - 1.0
     grid = np.zeros((3, m, m))
@@ -513,8 +513,8 @@ def test_plasma_fill_equals_numpy_diamond_square(m):
 
 @pytest.mark.parametrize("size", [32, 80])
 def test_fog_fused_step_equals_numpy_formula(size):
-    from timm_augmix_plugin.corruptions._filters import to_uint8
-    from timm_augmix_plugin.corruptions._rng import image_generators
+    from timm_augmix_plugin.corruptions.filters import to_uint8
+    from timm_augmix_plugin.utils.seeds import image_generators
     x = natural_batch(3, size=size, seed=6)
     for s in (1, 5):
         p = resolve_params("fog", s, size, size)
@@ -528,7 +528,7 @@ def test_fog_fused_step_equals_numpy_formula(size):
 
 
 def test_snow_combine_equals_float64_formula():
-    from timm_augmix_plugin.corruptions._kernels import snow_combine
+    from timm_augmix_plugin.corruptions.kernels import snow_combine
     g = np.random.default_rng(4)
     x = g.integers(0, 256, (2, 16, 12, 3), dtype=np.uint8)
     streaks = np.where(g.random((2, 16, 12)) < 0.5, g.integers(0, 256, (2, 16, 12)), 0).astype(np.float32)
@@ -554,9 +554,9 @@ def test_zoom_flat_kernel_matches_row_kernel(monkeypatch):
 
 def test_integer_noise_sampler_reproduces_float_sampler():
     """Raw 32-bit words + integer thresholds give the very draws of the float32-uniform inverse-CDF sampler."""
-    from timm_augmix_plugin.corruptions._kernels import sample_from_cdf
-    from timm_augmix_plugin.corruptions._rng import image_generators
+    from timm_augmix_plugin.corruptions.kernels import sample_from_cdf
     from timm_augmix_plugin.corruptions.noise import _guide, _random_words
+    from timm_augmix_plugin.utils.seeds import image_generators
     g1, g2 = np.random.default_rng(3), np.random.default_rng(3)
     words = _random_words((1, 5, 7, 3), [g1])  # odd count per image: the last 64-bit output is half used
     u = g2.random((5, 7, 3), dtype=np.float32)
@@ -576,8 +576,8 @@ def test_integer_noise_sampler_reproduces_float_sampler():
 def test_zoom_identity_factor_shortcut_is_exact(size):
     """zoom_blur adds the leading factor-1 'zoom' as the image itself; running the kernel on it gives the same bits."""
     from timm_augmix_plugin.corruptions import blur
-    from timm_augmix_plugin.corruptions._filters import to_uint8
-    from timm_augmix_plugin.corruptions._kernels import zoom_accumulate, zoom_accumulate_flat
+    from timm_augmix_plugin.corruptions.filters import to_uint8
+    from timm_augmix_plugin.corruptions.kernels import zoom_accumulate, zoom_accumulate_flat
     x = np.ascontiguousarray(natural_batch(2, size=size, seed=9))
     for s in (1, 5):
         f = np.asarray(resolve_params("zoom_blur", s, size, size).value)

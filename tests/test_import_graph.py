@@ -79,20 +79,10 @@ def test_no_import_cycles_between_modules():
     assert _cycles(graph) == []
 
 
-#: Known breaches, from before the rule (issue 14 lists them to resolve: -P shares -C's private kernels and seeding).
-#: The test fails when one is fixed (remove it here) or a new one appears.
-PRIVATE_IMPORTS_TO_RESOLVE = {
-    "timm_augmix_plugin.perturbations.geometry -> timm_augmix_plugin.corruptions._opencv",
-    "timm_augmix_plugin.perturbations.api -> timm_augmix_plugin.corruptions._rng",
-    "timm_augmix_plugin.perturbations.sequences -> timm_augmix_plugin.corruptions._kernels",
-    "timm_augmix_plugin.perturbations.sequences -> timm_augmix_plugin.corruptions._filters",
-}
-
-
 def test_private_modules_are_imported_only_inside_their_own_package():
     modules = _modules()
-    api = "timm_augmix_plugin.corruptions.api"
-    assert "timm_augmix_plugin.corruptions._rng" in _imports(api, modules[api], set(modules))  # the walk sees them
+    noise = "timm_augmix_plugin.corruptions.noise"
+    assert "timm_augmix_plugin.corruptions._rng" in _imports(noise, modules[noise], set(modules))  # the walk sees them
     offenders = []
     for module, path in modules.items():
         for target in _imports(module, path, set(modules)):
@@ -101,17 +91,12 @@ def test_private_modules_are_imported_only_inside_their_own_package():
                 owner = target.rsplit(".", 1)[0]
                 if not (module == owner or module.startswith(owner + ".")):
                     offenders.append(f"{module} -> {target}")
-    assert set(offenders) == PRIVATE_IMPORTS_TO_RESOLVE, \
+    assert offenders == [], \
         "private modules (_name.py) used outside their subpackage: " + ", ".join(sorted(offenders))
-
-
-#: Test oracles that still live outside ``testing/`` (issue 14: to be moved there); they may use the others.
-ORACLES_NOT_YET_MOVED = {"timm_augmix_plugin.perturbations.reference"}
 
 
 def test_the_test_oracles_are_not_used_by_the_package():
     modules = _modules()
     users = [m for m, p in modules.items() if not m.startswith("timm_augmix_plugin.testing")
-             and m not in ORACLES_NOT_YET_MOVED
              and any(t.startswith("timm_augmix_plugin.testing") for t in _imports(m, p, set(modules)))]
     assert users == [], f"the package's own code imports the test oracles: {users}"

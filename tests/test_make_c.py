@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from timm_augmix_plugin.cli import make_c
-from timm_augmix_plugin.corruptions import corrupt
+from timm_augmix_plugin.corruptions import corrupt, writer
 
 
 def make_folder(root: Path, classes: int = 2, per_class: int = 3, size: int = 40) -> Path:
@@ -119,3 +119,42 @@ def test_bad_arguments(folder: Path, tmp_path: Path, capsys):
     assert run_make_c("--data", str(empty), "--out", str(tmp_path / "o")) == 2
     assert "0 images" in capsys.readouterr().err.replace("No images", "0 images")
     assert make_c.parse_corruptions("extra") == ("speckle_noise", "gaussian_blur", "spatter", "saturate")
+
+
+def _prepared(n: int = 5, size: int = 32) -> writer.PreparedImages:
+    arrays = np.random.default_rng(1).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+    return writer.PreparedImages(lambda k: arrays[k], [k % 2 for k in range(n)], ["a", "b"],
+                                 [f"f{k}" for k in range(n)])
+
+
+def test_write_corruptions_without_the_cli(tmp_path: Path):
+    images = _prepared()
+    x = np.stack([images.load(k) for k in range(len(images))])
+    done = writer.write_corruptions(tmp_path / "c", images, ["contrast"], size=32, layout="cifar", seed=4, batch=2)
+    assert done == ["contrast"]
+    arr = np.load(tmp_path / "c" / "contrast.npy")
+    for s in writer.SEVERITIES:
+        np.testing.assert_array_equal(arr[(s - 1) * 5:s * 5], corrupt(x, "contrast", s, seed=4, size_table=32))
+    assert np.load(tmp_path / "c" / "labels.npy").tolist() == [0, 1, 0, 1, 0] * 5
+    assert writer.write_corruptions(tmp_path / "c", images, ["contrast"], size=32, layout="cifar", seed=4,
+                                    batch=2) == []  # finished: skipped
+    with pytest.raises(ValueError, match="made differently"):
+        writer.write_corruptions(tmp_path / "c", images, ["contrast"], size=32, layout="cifar", seed=5, batch=2)
+    done = writer.write_corruptions(tmp_path / "i", images, ["contrast"], size=32, layout="imagenet", seed=4, batch=3)
+    assert done == ["contrast"] and (tmp_path / "i" / "contrast" / writer.DONE).is_file()
+    assert sorted(p.name for p in (tmp_path / "i" / "contrast" / "5" / "b").iterdir()) == ["f1.JPEG", "f3.JPEG"]
+
+
+def test_work_unit_helpers():
+    assert list(writer.iter_blocks(5, 2)) == [(0, 2), (2, 4), (4, 5)]
+    labels = writer.label_array([1, 2], 2)
+    assert labels.dtype == np.uint8 and labels.tolist() == [1, 2, 1, 2]
+    assert writer.label_array([300]).dtype == np.int64
+    images = _prepared(3, 8)
+    shared = writer.load_all(images, progress=False)
+    assert shared.shape == (3, 8, 8, 3) and (shared[2] == images.load(2)).all()
+    pool = writer.UnitPool(0, shared)  # no workers: units run here, at submit
+    assert pool.submit(writer.worker_images).result() is shared
+    pool.close()
+    assert images.class_dir(1) == "b"
+    assert writer.PreparedImages(images.load, [-1], [], ["x"]).class_dir(0) == "unlabelled"

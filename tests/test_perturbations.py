@@ -8,7 +8,7 @@ import torch
 import torchvision.transforms.functional as TF
 from PIL import Image
 
-from timm_augmix_plugin.corruptions import _opencv
+from timm_augmix_plugin.corruptions import opencv
 from timm_augmix_plugin.corruptions.prepare import prepare_clean_image, prepare_context_image
 from timm_augmix_plugin.perturbations import (
     ALL_PERTURBATIONS,
@@ -113,7 +113,7 @@ def test_scale_matches_torchvision_with_the_2018_centre(scale):
 def test_tilt_without_opencv(monkeypatch):
     x = images(2)
     with_cv2 = perturb(x, "tilt", seed=0)
-    monkeypatch.setattr(_opencv, "USE_OPENCV", False)
+    monkeypatch.setattr(opencv, "USE_OPENCV", False)
     without = perturb(x, "tilt", seed=0)
     assert np.abs(with_cv2.astype(int) - without).max() <= 2
     assert np.abs(with_cv2.astype(int) - without).mean() < 0.1
@@ -167,7 +167,7 @@ def test_bad_input(kwargs, error, match):
     ("brightness", 1, 0.05), ("motion_blur", 1, 0.01),  # float rounding: skimage's HSV round trip, float32 taps
 ])
 def test_deterministic_sequences_match_the_reference_restatement(name, tolerance, share):
-    from timm_augmix_plugin.perturbations.reference import reference_sequence
+    from timm_augmix_plugin.testing.perturbation_reference import reference_sequence
 
     x = images(2)
     ours = perturb(x, name, seed=0).astype(int)
@@ -179,10 +179,30 @@ def test_deterministic_sequences_match_the_reference_restatement(name, tolerance
 
 @pytest.mark.parametrize("name", ["gaussian_noise", "shot_noise", "snow"])
 def test_random_sequences_match_the_reference_in_law(name):
-    from timm_augmix_plugin.perturbations.reference import reference_sequence
+    from timm_augmix_plugin.testing.perturbation_reference import reference_sequence
 
     x = images(4)
     ours = perturb(x, name, seed=0).astype(np.float64)
     ref = np.stack([reference_sequence(im, name, np.random.default_rng(k)) for k, im in enumerate(x)]).astype(float)
     assert abs(ours.mean() - ref.mean()) < 1.0
     assert abs(np.abs(ours[:, 1:] - ours[:, :1]).mean() - np.abs(ref[:, 1:] - ref[:, :1]).mean()) < 0.5
+
+
+def test_write_perturbations_without_the_cli(tmp_path):
+    from timm_augmix_plugin.corruptions.writer import PreparedImages
+    from timm_augmix_plugin.perturbations.writer import write_perturbations
+
+    x = images(3)
+    indices = np.array([4, 9, 20])  # dataset indices key each image's random stream
+    prepared = PreparedImages(lambda k: x[k], [0, 1, 0], ["a", "b"], ["f0", "f1", "f2"])
+    done = write_perturbations(tmp_path / "p", prepared, indices, ["gaussian_noise"], size=32, layout="cifar", seed=2,
+                               batch=2)
+    assert done == ["gaussian_noise"]
+    arr = np.load(tmp_path / "p" / "gaussian_noise.npy")
+    np.testing.assert_array_equal(arr, perturb(x, "gaussian_noise", seed=2, size_table=32, indices=indices, crop=32))
+    with pytest.raises(ValueError, match="other settings"):
+        write_perturbations(tmp_path / "p", prepared, indices, ["gaussian_noise"], size=32, layout="cifar", seed=3,
+                            batch=2)
+    done = write_perturbations(tmp_path / "f", prepared, indices, ["translate"], size=32, layout="frames", seed=2,
+                               batch=2)
+    assert done == ["translate"] and len(list((tmp_path / "f" / "translate" / "b" / "f1").glob("*.png"))) == 16

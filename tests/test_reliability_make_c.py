@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from test_make_c import make_folder, run_make_c
 
-from timm_augmix_plugin.cli import make_c
+from timm_augmix_plugin.corruptions import writer
 
 
 @pytest.fixture
@@ -53,6 +53,6 @@ def test_a_truncated_source_image_raises_naming_the_file(folder, tmp_path, capsy
 def test_an_unwritable_out_is_refused_before_reading_images(folder, tmp_path, capsys, monkeypatch):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    monkeypatch.setattr(make_c, "make_cifar_layout", lambda *a, **k: pytest.fail("work started"))
+    monkeypatch.setattr(writer, "make_cifar_layout", lambda *a, **k: pytest.fail("work started"))
     assert run_make_c("--data", str(folder), "--out", str(blocker / "c"), "--size", "32", "--workers", "0") == 2
     assert "is not a writable folder" in capsys.readouterr().err

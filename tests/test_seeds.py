@@ -7,7 +7,6 @@ from types import SimpleNamespace
 import torch
 
 from timm_augmix_plugin.augmix import rng
-from timm_augmix_plugin.corruptions import _rng
 from timm_augmix_plugin.train.device_augmix import DeviceAugMix
 from timm_augmix_plugin.utils.seeds import (
     fresh_seed,
@@ -54,8 +53,6 @@ def test_fresh_seed_is_a_63_bit_int():
 
 def test_existing_import_paths_are_the_same_functions():
     assert rng.mix_seed is mix_seed
-    assert _rng.image_generators is image_generators and _rng.fresh_seed is fresh_seed
-    assert _rng.indexed_generators is indexed_generators
 
 
 def test_device_augmix_generator_is_seeded_by_process_seed():

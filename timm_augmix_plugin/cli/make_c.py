@@ -13,31 +13,19 @@ folder made from other images or with other settings (--data, --limit, --seed, -
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
-import hashlib
-import json
-import multiprocessing as mp
-import os
-import shutil
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
-from timm_augmix_plugin.corruptions import ALL_CORRUPTIONS, BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS, corrupt
+from timm_augmix_plugin.corruptions import ALL_CORRUPTIONS, BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS
 from timm_augmix_plugin.corruptions.prepare import prepare_clean_image
-from timm_augmix_plugin.utils.outputs import ensure_writable_dir
-from timm_augmix_plugin.utils.run_lock import FolderLock
+from timm_augmix_plugin.corruptions.writer import SEVERITIES, PreparedImages, write_corruptions
 
 __all__ = ["add_arguments", "run", "prepare_image", "load_source", "Source"]
-
-SEVERITIES = (1, 2, 3, 4, 5)
-_DONE = ".done"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,189 +113,6 @@ def load_source(data: str, download_root: Path) -> Source:
     return Source(len(ds), loader, labels, names, files)
 
 
-# ---- worker side -------------------------------------------------------------------------------------------------
-
-_IMAGES: np.ndarray | None = None
-
-
-def _set_images(images: np.ndarray | None) -> None:
-    global _IMAGES
-    _IMAGES = images
-
-
-def _cifar_unit(name: str, severity: int, lo: int, hi: int, seed: int, size: int) -> tuple[str, int, int, np.ndarray]:
-    if _IMAGES is None:
-        raise RuntimeError("worker images were not initialised")
-    return name, severity, lo, corrupt(_IMAGES[lo:hi], name, severity, seed=seed, size_table=size, start_index=lo)
-
-
-def _imagenet_unit(name: str, lo: int, images: np.ndarray, seed: int, size: int,
-                   targets: list[Path]) -> tuple[str, int]:
-    for severity in SEVERITIES:
-        out = corrupt(images, name, severity, seed=seed, size_table=size, start_index=lo)
-        for k, img in enumerate(out):
-            target = targets[k].parent.parent.parent / str(severity) / targets[k].parent.name / targets[k].name
-            Image.fromarray(img).save(target, format="JPEG", quality=85, optimize=True)
-    return name, len(images)
-
-
-# ---- driver ------------------------------------------------------------------------------------------------------
-
-
-def _executor(workers: int, images: np.ndarray | None) -> cf.Executor | None:
-    if workers <= 0:
-        _set_images(images)
-        return None
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    return cf.ProcessPoolExecutor(workers, mp_context=mp.get_context(method), initializer=_set_images,
-                                  initargs=(images,))
-
-
-def _submit(pool: cf.Executor | None, fn: Any, *args: Any) -> cf.Future:
-    if pool is None:
-        f: cf.Future = cf.Future()
-        f.set_result(fn(*args))
-        return f
-    return pool.submit(fn, *args)
-
-
-def _iter_blocks(n: int, batch: int) -> Iterator[tuple[int, int]]:
-    for lo in range(0, n, batch):
-        yield lo, min(n, lo + batch)
-
-
-def _load_all(src: Source, n: int, size: int, progress: bool) -> np.ndarray:
-    images = np.empty((n, size, size, 3), dtype=np.uint8)
-    for i in tqdm(range(n), desc="loading images", disable=not progress, unit="img"):
-        images[i] = prepare_image(src.load(i), size)
-    return images
-
-
-def make_cifar_layout(src: Source, out: Path, names: tuple[str, ...], size: int, seed: int, workers: int,
-                      batch: int, n: int, progress: bool) -> list[str]:
-    """Write ``<name>.npy`` (5N, H, W, 3) and ``labels.npy``; returns the corruptions generated in this call."""
-    todo = [name for name in names if not (out / f"{name}.npy").exists()]
-    labels = np.asarray(src.labels[:n] * len(SEVERITIES), dtype=np.uint8 if max(src.labels[:n], default=0) < 256
-                        else np.int64)
-    np.save(out / "labels.npy", labels)
-    if not todo:
-        return []
-    images = _load_all(src, n, size, progress)
-    pool = _executor(workers, images)
-    bar = tqdm(total=len(todo) * len(SEVERITIES) * n, desc="corrupting", unit="img", disable=not progress)
-    try:
-        for name in todo:
-            result = np.empty((len(SEVERITIES) * n, size, size, 3), dtype=np.uint8)
-            futures = [_submit(pool, _cifar_unit, name, s, lo, hi, seed, size)
-                       for s in SEVERITIES for lo, hi in _iter_blocks(n, batch)]
-            for f in cf.as_completed(futures):
-                _, s, lo, arr = f.result()
-                start = (s - 1) * n + lo
-                result[start:start + len(arr)] = arr
-                bar.update(len(arr))
-                bar.set_postfix_str(name)
-            tmp = out / f".{name}.tmp.npy"
-            np.save(tmp, result)
-            os.replace(tmp, out / f"{name}.npy")
-    finally:
-        bar.close()
-        if pool is not None:
-            pool.shutdown()
-    return todo
-
-
-def make_imagenet_layout(src: Source, out: Path, names: tuple[str, ...], size: int, seed: int, workers: int,
-                         batch: int, n: int, progress: bool) -> list[str]:
-    """Write ``<name>/<severity>/<class>/<file>.JPEG``; returns the corruptions generated in this call."""
-    todo = [name for name in names if not (out / name / _DONE).exists()]
-    if not todo:
-        return []
-    pool = _executor(workers, None)
-    bar = tqdm(total=len(todo) * len(SEVERITIES) * n, desc="corrupting", unit="img", disable=not progress)
-    pending: list[cf.Future] = []
-    try:
-        for name in todo:
-            for s in SEVERITIES:
-                for cls in set(src.class_names[src.labels[i]] if src.labels[i] >= 0 else "unlabelled"
-                               for i in range(n)):
-                    (out / name / str(s) / cls).mkdir(parents=True, exist_ok=True)
-            for lo, hi in _iter_blocks(n, batch):
-                images = np.stack([prepare_image(src.load(i), size) for i in range(lo, hi)])
-                targets = [out / name / "0" / (src.class_names[src.labels[i]] if src.labels[i] >= 0 else "unlabelled")
-                           / f"{src.filenames[i]}.JPEG" for i in range(lo, hi)]
-                pending.append(_submit(pool, _imagenet_unit, name, lo, images, seed, size, targets))
-                while len(pending) > 2 * max(1, workers):  # bound memory: wait for the oldest unit
-                    _, count = pending.pop(0).result()
-                    bar.update(count * len(SEVERITIES))
-            for f in pending:
-                _, count = f.result()
-                bar.update(count * len(SEVERITIES))
-            pending = []
-            (out / name / _DONE).write_text("done\n")
-            bar.set_postfix_str(name)
-    finally:
-        bar.close()
-        if pool is not None:
-            pool.shutdown()
-    return todo
-
-
-#: make_c.json keys that must match for a rerun to add to (or resume) an existing folder.
-_IDENTITY = ("size", "layout", "seed", "num_images", "classes", "source_sha256")
-_LABELS = {
-    "size": "--size {there} there, {now} now", "layout": "--layout {there} there, {now} now",
-    "seed": "--seed {there} there, {now} now", "num_images": "{there} images there, {now} now (--limit / --data)",
-    "classes": "other class names (--data)", "source_sha256": "other source images or labels (--data)",
-}
-
-
-def source_fingerprint(src: Source, n: int) -> str:
-    """sha256 of the first ``n`` images' file names and labels: which images, in which order, under which label."""
-    digest = hashlib.sha256()
-    for i in range(n):
-        digest.update(f"{src.filenames[i]}\t{src.labels[i]}\n".encode())
-    return digest.hexdigest()
-
-
-def _existing_outputs(out: Path) -> list[Path]:
-    return sorted([*out.glob("*.npy"), *(p for p in out.iterdir() if p.is_dir() and (p / "1").is_dir())])
-
-
-def check_existing(out: Path, meta: dict[str, Any], overwrite: bool) -> list[str]:
-    """Refuse (or with ``overwrite`` remove) an existing set in ``out`` made from other images or settings.
-
-    Returns the corruptions already recorded there (kept), so make_c.json lists everything the folder holds.
-
-    Raises:
-        ValueError: what differs and how to proceed.
-    """
-    existing = _existing_outputs(out) if out.is_dir() else []
-    meta_path = out / "make_c.json"
-    previous: dict[str, Any] | None = None
-    if meta_path.is_file():
-        try:
-            previous = json.loads(meta_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            previous = None
-    if not existing:
-        return []
-    if previous is None or not isinstance(previous, dict):
-        differences = ["no readable make_c.json describes the files already there"]
-    else:
-        differences = [_LABELS.get(k, k).format(there=previous.get(k), now=meta[k]) for k in _IDENTITY
-                       if k in previous and previous.get(k) != meta[k]]
-    if not differences:
-        return [c for c in previous.get("corruptions", []) if c not in meta["corruptions"]]
-    if not overwrite:
-        raise ValueError(
-            f"{out} already holds a -C set made differently ({'; '.join(differences)}). Mixing the two would give a "
-            f"wrong benchmark. Use another --out, or pass --overwrite to remove the existing set "
-            f"({len(existing)} entries) and generate it again.")
-    for path in existing:
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
-    return []
-
-
 def run(args: argparse.Namespace) -> int:
     """Run make-c with parsed ``args``; returns the exit code."""
     try:
@@ -321,17 +126,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     n = min(src.length, args.limit) if args.limit else src.length
     out: Path = args.out
-    meta = {"data": str(args.data), "size": size, "layout": layout, "seed": args.seed, "num_images": n,
-            "corruptions": list(names), "severities": list(SEVERITIES), "classes": src.class_names,
-            "source_sha256": source_fingerprint(src, n)}
+    images = PreparedImages(lambda i: prepare_image(src.load(i), size), src.labels[:n], src.class_names,
+                            src.filenames[:n])
     try:
-        ensure_writable_dir(out, "--out")
-        with FolderLock(out, "--out", fix=", or use another --out"):
-            kept = check_existing(out, meta, args.overwrite)
-            meta["corruptions"] = [*kept, *names]
-            (out / "make_c.json").write_text(json.dumps(meta, indent=1) + "\n")
-            maker = make_cifar_layout if layout == "cifar" else make_imagenet_layout
-            done = maker(src, out, names, size, args.seed, args.workers, batch, n, not args.no_progress)
+        done = write_corruptions(out, images, names, size=size, layout=layout, seed=args.seed, batch=batch,
+                                 workers=args.workers, overwrite=args.overwrite, progress=not args.no_progress,
+                                 data=str(args.data))
     except ValueError as e:
         print(f"make-c: error: {e}", file=sys.stderr)
         return 2

@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..utils.seeds import fresh_seed, image_generators
 from . import blur, digital, noise, spatter, weather
-from ._rng import fresh_seed, image_generators
 from .params import ALL_CORRUPTIONS, SizeParams, resolve_params
 
-__all__ = ["corrupt", "get_corruption", "CORRUPTION_FUNCTIONS"]
+__all__ = ["corrupt", "get_corruption", "CORRUPTION_FUNCTIONS", "MIN_SIDE", "as_numpy_images"]
 
 CorruptionFn = Callable[[np.ndarray, SizeParams, list], np.ndarray]
 
@@ -50,7 +50,13 @@ def get_corruption(name: str) -> CorruptionFn:
     return CORRUPTION_FUNCTIONS[name]
 
 
-def _as_numpy(images: Any) -> tuple[np.ndarray, str, Any]:
+def as_numpy_images(images: Any) -> tuple[np.ndarray, str, Any]:
+    """``images`` (uint8 numpy array or torch tensor) as a numpy array, with ``'numpy'`` / ``'torch'`` and the tensor's
+    device, to return results of the input's type (:func:`corrupt`, :func:`~timm_augmix_plugin.perturbations.perturb`).
+
+    Raises:
+        TypeError: not uint8, or neither a numpy array nor a torch tensor (the message says how to convert).
+    """
     if isinstance(images, torch.Tensor):
         if images.dtype != torch.uint8:
             raise TypeError(f"images must be uint8, got torch tensor of dtype {images.dtype}; convert with "
@@ -95,7 +101,7 @@ def corrupt(images: Any, name: str, severity: int, seed: int | None = None, size
         raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
     if not isinstance(start_index, (int, np.integer)) or start_index < 0:
         raise ValueError(f"start_index must be a non-negative integer, got {start_index!r}")
-    arr, kind, device = _as_numpy(images)
+    arr, kind, device = as_numpy_images(images)
     single = arr.ndim == 3
     if arr.ndim not in (3, 4) or arr.shape[-1] != 3:
         raise ValueError(f"images must be RGB channels-last with shape (H, W, 3) or (N, H, W, 3), got shape "

@@ -15,9 +15,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import _opencv
-from ._filters import correlate2d, gaussian_filter, to_uint8
-from ._kernels import (
+from . import opencv
+from ._rng import raw_words
+from .filters import correlate2d, gaussian_filter, to_uint8
+from .kernels import (
     disk_sum,
     glass_shuffle,
     glass_shuffle_bytes,
@@ -25,7 +26,6 @@ from ._kernels import (
     zoom_accumulate,
     zoom_accumulate_flat,
 )
-from ._rng import raw_words
 from .params import SizeParams
 
 __all__ = ["defocus_blur", "glass_blur", "motion_blur", "zoom_blur", "gaussian_blur", "disk_kernel",
@@ -110,7 +110,7 @@ def defocus_blur(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator]) 
     n, h, w, _ = x.shape
     y = x.astype(np.float32) * np.float32(1 / 255)
     factors = disk_factors(radius, alias)
-    cv2 = _opencv.opencv(h * w)
+    cv2 = opencv.opencv(h * w)
     if cv2 is None or factors is None or len(factors[0]) // 2 + 2 >= min(h, w):
         return to_uint8(correlate2d(y, disk_kernel(radius, alias), mode="mirror"))
     widths, weight, g = factors

@@ -13,9 +13,9 @@ import io
 import numpy as np
 from PIL import Image
 
-from . import _opencv
-from ._filters import gaussian_filter, to_uint8
-from ._kernels import affine_sample, contrast_kernel, displaced_sample
+from . import opencv
+from .filters import gaussian_filter, to_uint8
+from .kernels import affine_sample, contrast_kernel, displaced_sample
 from .params import SizeParams
 
 __all__ = ["contrast", "elastic_transform", "pixelate", "jpeg_compression", "saturate", "affine_from_points"]
@@ -99,7 +99,7 @@ def elastic_transform(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generat
     field = gaussian_filter(noise, sigma, mode="reflect", truncate=3.0)
     field *= np.float32(alpha)
     out = np.empty_like(y)
-    cv2 = _opencv.opencv(h * w)
+    cv2 = opencv.opencv(h * w)
     if cv2 is None:
         warped = np.empty_like(y)
         affine_sample(y, mats, 1, warped)

@@ -13,8 +13,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import special, stats
 
-from ._kernels import impulse_kernel, sample_from_thresholds
 from ._rng import raw_words
+from .kernels import impulse_kernel, sample_from_thresholds
 from .params import SizeParams
 
 __all__ = ["gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "noise_cdf", "sample_noise"]

@@ -11,13 +11,15 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ._filters import correlate2d, gaussian_filter, to_uint8
+from .filters import correlate2d, gaussian_filter, to_uint8
 from .params import SizeParams
 
-__all__ = ["spatter", "canny", "equalize_hist"]
+__all__ = ["spatter", "canny", "equalize_hist", "liquid_layers", "water_mask", "WATER_COLOUR"]
 
 _BOX3 = np.full((3, 3), 1 / 9, dtype=np.float32)
 _EMBOSS = np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], dtype=np.float32)
+#: The pale-turquoise overlay of the water drops, RGB in [0, 1].
+WATER_COLOUR = np.array([175, 238, 238], dtype=np.float32) / 255
 
 
 def canny(img: np.ndarray, low: float = 50, high: float = 150) -> np.ndarray:
@@ -67,7 +69,20 @@ def equalize_hist(img: np.ndarray) -> np.ndarray:
     return lut[img]
 
 
-def _water_mask(liquid: np.ndarray) -> np.ndarray:
+def liquid_layers(rngs: list[np.random.Generator], h: int, w: int, loc: float, scale: float, sigma: float,
+                  threshold: float) -> np.ndarray:
+    """One liquid layer per generator, float32 (N, H, W): normal(loc, scale) noise, Gaussian-blurred (``sigma``,
+    edge-replicated border), zero below ``threshold``."""
+    liquid = np.empty((len(rngs), h, w), dtype=np.float32)
+    for i, g in enumerate(rngs):
+        liquid[i] = g.normal(loc, scale, size=(h, w))
+    liquid = gaussian_filter(liquid, float(sigma), mode="nearest")
+    liquid[liquid < threshold] = 0
+    return liquid
+
+
+def water_mask(liquid: np.ndarray) -> np.ndarray:
+    """The water-drop overlay strength (float32 (H, W), max 1) of one liquid layer: embossed distance to its edges."""
     layer8 = (np.clip(liquid, 0, 1) * 255).astype(np.uint8)
     edges = canny(layer8, 50, 150)
     if edges.any():
@@ -89,16 +104,11 @@ def spatter(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator]) -> np
     """Water (mode 0) or mud (mode 1) spatter."""
     loc, scale, sigma, threshold, intensity, mode = p.value
     n, h, w, _ = x.shape
-    liquid = np.empty((n, h, w), dtype=np.float32)
-    for i, g in enumerate(rngs):
-        liquid[i] = g.normal(loc, scale, size=(h, w))
-    liquid = gaussian_filter(liquid, float(sigma), mode="nearest")
-    liquid[liquid < threshold] = 0
+    liquid = liquid_layers(rngs, h, w, loc, scale, sigma, threshold)
     y = x.astype(np.float32) * np.float32(1 / 255)
     if int(mode) == 0:
-        colour = np.array([175, 238, 238], dtype=np.float32) / 255
-        m = np.stack([_water_mask(liquid[i]) for i in range(n)]) * np.float32(intensity)
-        return to_uint8(y + m[..., None] * colour)
+        m = np.stack([water_mask(liquid[i]) for i in range(n)]) * np.float32(intensity)
+        return to_uint8(y + m[..., None] * WATER_COLOUR)
     mask = (liquid > threshold).astype(np.float32)
     mask = gaussian_filter(mask, float(intensity), mode="nearest")
     mask[mask < 0.8] = 0

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import brightness_kernel, fog_combine, plasma_fill, snow_combine, zoom_accumulate_flat
 from .blur import _zoom_tables, motion_blur_images
 from .frost_assets import load_frost_textures
+from .kernels import brightness_kernel, fog_combine, plasma_fill, snow_combine, zoom_accumulate_flat
 from .params import SizeParams
 
 __all__ = ["snow", "frost", "fog", "brightness", "plasma_fractal_batch", "snow_layers", "snow_streaks"]
@@ -100,7 +100,7 @@ def plasma_fractal_batch(n: int, mapsize: int, wibbledecay: float, rngs: list[np
     """Diamond-square height maps in [0, 1], one per image (N, mapsize, mapsize), float64.
 
     As in the reference, the random term at each fill is ``wibble * U(-wibble, wibble)`` with ``wibble`` starting at
-    100 and divided by ``wibbledecay`` per level. The fill runs in compiled code (``_kernels.plasma_fill``).
+    100 and divided by ``wibbledecay`` per level. The fill runs in compiled code (``kernels.plasma_fill``).
     """
     grid = _plasma_raw(n, mapsize, wibbledecay, rngs)
     grid -= grid.min(axis=(1, 2), keepdims=True)

@@ -6,8 +6,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..corruptions._rng import fresh_seed, indexed_generators
-from ..corruptions.api import MIN_SIDE, _as_numpy
+from ..corruptions.api import MIN_SIDE, as_numpy_images
+from ..utils.seeds import fresh_seed, indexed_generators
 from .params import PerturbationParams, check_name, context_size, resolve_p_params
 from .sequences import SEQUENCE_FUNCTIONS
 
@@ -60,7 +60,7 @@ def perturb(images: Any, name: str, seed: int | None = None, size_table: int | N
         raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
     if isinstance(start_index, bool) or not isinstance(start_index, (int, np.integer)) or start_index < 0:
         raise ValueError(f"start_index must be a non-negative integer, got {start_index!r}")
-    arr, kind, device = _as_numpy(images)
+    arr, kind, device = as_numpy_images(images)
     if arr.ndim not in (3, 4) or arr.shape[-1] != 3:
         raise ValueError(f"images must be RGB channels-last with shape (S, S, 3) or (N, S, S, 3), got shape "
                          f"{tuple(arr.shape)} (for CHW tensors use .permute(1, 2, 0))")

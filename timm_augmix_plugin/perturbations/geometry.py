@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from ..augmix.pil_ops import affine_bilinear_array
-from ..corruptions import _opencv
+from ..corruptions import opencv
 
 __all__ = ["legacy_affine_coeffs", "affine_frames", "translate_frames", "tilt_matrix", "warp_perspective"]
 
@@ -102,7 +102,7 @@ def _warp_numpy(img: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 def warp_perspective(img: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """``cv2.warpPerspective(img, matrix, (w, h))`` (bilinear, black border); numpy when OpenCV is unavailable."""
     h, w, _ = img.shape
-    cv2 = _opencv.opencv()
+    cv2 = opencv.opencv()
     if cv2 is None:
         return _warp_numpy(img, matrix)
     return cv2.warpPerspective(np.ascontiguousarray(img), matrix, (w, h))

@@ -14,11 +14,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..corruptions._filters import gaussian_filter, to_uint8
-from ..corruptions._kernels import brightness_kernel, snow_combine
 from ..corruptions.blur import motion_blur_images
+from ..corruptions.filters import gaussian_filter, to_uint8
+from ..corruptions.kernels import brightness_kernel, snow_combine
 from ..corruptions.noise import sample_noise
-from ..corruptions.spatter import _water_mask
+from ..corruptions.spatter import WATER_COLOUR, liquid_layers, water_mask
 from ..corruptions.weather import snow_layers, snow_streaks
 from .geometry import affine_frames, legacy_affine_coeffs, tilt_matrix, translate_frames, warp_perspective
 from .params import PerturbationParams
@@ -159,19 +159,14 @@ def spatter(x: np.ndarray, p: PerturbationParams, rngs: list[np.random.Generator
     """
     loc, scale_, sigma, threshold, kernel = p.value
     n, h, w, _ = x.shape
-    liquid = np.empty((n, h, w), dtype=np.float32)
-    for i, g in enumerate(rngs):
-        liquid[i] = g.normal(loc, scale_, size=(h, w))
-    liquid = gaussian_filter(liquid, float(sigma), mode="nearest")
-    liquid[liquid < threshold] = 0
-    colour = np.array([175, 238, 238], dtype=np.float32) / 255
+    liquid = liquid_layers(rngs, h, w, loc, scale_, sigma, threshold)
     y = x.astype(np.float32) * np.float32(1 / 255)
     out = _frames_like(x, p.frames)
     for k in range(n):
         layer = liquid[k].astype(np.float64)
         for i in range(p.frames):
-            m = (_water_mask(layer.astype(np.float32)) * np.float32(0.6)).astype(np.float32)
-            out[k, i] = to_uint8(y[k] + m[..., None] * colour)
+            m = (water_mask(layer.astype(np.float32)) * np.float32(0.6)).astype(np.float32)
+            out[k, i] = to_uint8(y[k] + m[..., None] * WATER_COLOUR)
             layer = _smear_rows(layer, kernel)
     return out
 

@@ -1,8 +1,8 @@
-"""Batched linear filters shared by the corruption families.
+"""Batched linear filters shared by the corruption families and the -P sequences.
 
 Arrays are (N, H, W, C) or (N, H, W) float32. Border modes use scipy's names: ``'nearest'`` (edge replicate,
 ``skimage.filters.gaussian`` default), ``'reflect'`` (half-sample symmetric), ``'mirror'`` (cv2 ``BORDER_REFLECT_101``).
-Images of at least :data:`~._opencv.MIN_OPENCV_PIXELS` pixels are filtered with OpenCV when it is installed
+Images of at least :data:`~.opencv.MIN_OPENCV_PIXELS` pixels are filtered with OpenCV when it is installed
 (``cv2.sepFilter2D`` / ``cv2.filter2D`` with the same taps and border); smaller ones, or all without OpenCV, use the
 batched numba / numpy paths below.
 """
@@ -13,8 +13,8 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft
 
-from . import _opencv
-from ._kernels import correlate_cols, correlate_rows
+from . import opencv
+from .kernels import correlate_cols, correlate_rows
 
 __all__ = ["gaussian_weights", "correlate_separable", "gaussian_filter", "correlate2d", "to_uint8", "uint8_lut"]
 
@@ -88,10 +88,10 @@ def correlate_separable(x: np.ndarray, weights: np.ndarray, mode: str) -> np.nda
     """Apply the same centred 1-D kernel along H (axis 1) then W (axis 2)."""
     r = (weights.size - 1) // 2
     h, w = x.shape[1], x.shape[2]
-    cv2 = _opencv.opencv(h * w) if 0 < r < min(h, w) else None
+    cv2 = opencv.opencv(h * w) if 0 < r < min(h, w) else None
     if cv2 is not None:
         k = weights.astype(np.float32)
-        border = _opencv.BORDER[mode]
+        border = opencv.BORDER[mode]
         return _per_image_cv2(x, lambda src, dst: cv2.sepFilter2D(src, -1, k, k, dst=dst, borderType=border))
     return _correlate_axis(_correlate_axis(x, weights, 1, mode), weights, 2, mode)
 
@@ -110,10 +110,10 @@ def correlate2d(x: np.ndarray, kernel: np.ndarray, mode: str = "mirror") -> np.n
     kh, kw = kernel.shape
     rh, rw = kh // 2, kw // 2
     h, w = x.shape[1], x.shape[2]
-    cv2 = _opencv.opencv(h * w) if rh < h and rw < w else None
+    cv2 = opencv.opencv(h * w) if rh < h and rw < w else None
     if cv2 is not None:
         k = np.ascontiguousarray(kernel, dtype=np.float32)
-        border = _opencv.BORDER[mode]
+        border = opencv.BORDER[mode]
         return _per_image_cv2(x, lambda src, dst: cv2.filter2D(src, -1, k, dst=dst, borderType=border))
     pad = [(0, 0), (rh, rh), (rw, rw)] + [(0, 0)] * (x.ndim - 3)
     xp = np.pad(x, pad, mode=_NP_PAD_MODE[mode])

@@ -1,4 +1,5 @@
-"""Compiled inner loops (numba) for the corruptions that do not vectorise well in numpy.
+"""Compiled inner loops (numba) for the corruptions that do not vectorise well in numpy (the -P sequences reuse
+the brightness and snow kernels).
 
 Each kernel works on a whole batch so the Python overhead is paid once per call. ``cache=True`` keeps the compiled
 code between processes (numba falls back to a user cache directory when the package directory is read-only).
@@ -521,6 +522,14 @@ def _fold(i: int, n: int, mode: int) -> int:  # pragma: no cover
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _fold_pair(i: int, n: int, mode: int) -> tuple[int, int]:  # pragma: no cover
+    # the rows (or columns) i and i + 1, folded into 0..n-1 only where one is outside
+    if i >= 0 and i + 1 < n:
+        return i, i + 1
+    return _fold(i, n, mode), _fold(i + 1, n, mode)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _bilinear_at(x: np.ndarray, b: int, yy: float, xx: float, mode: int, out: np.ndarray, i: int,
                  j: int) -> None:  # pragma: no cover
     hh, ww, cc = x.shape[1], x.shape[2], x.shape[3]
@@ -528,20 +537,8 @@ def _bilinear_at(x: np.ndarray, b: int, yy: float, xx: float, mode: int, out: np
     fx = np.floor(xx)
     a = yy - fy
     e = xx - fx
-    iy = int(fy)
-    ix = int(fx)
-    if iy >= 0 and iy + 1 < hh:
-        r0 = iy
-        r1 = iy + 1
-    else:
-        r0 = _fold(iy, hh, mode)
-        r1 = _fold(iy + 1, hh, mode)
-    if ix >= 0 and ix + 1 < ww:
-        c0 = ix
-        c1 = ix + 1
-    else:
-        c0 = _fold(ix, ww, mode)
-        c1 = _fold(ix + 1, ww, mode)
+    r0, r1 = _fold_pair(int(fy), hh, mode)
+    c0, c1 = _fold_pair(int(fx), ww, mode)
     for c in range(cc):
         out[b, i, j, c] = ((1.0 - a) * ((1.0 - e) * x[b, r0, c0, c] + e * x[b, r0, c1, c])
                            + a * ((1.0 - e) * x[b, r1, c0, c] + e * x[b, r1, c1, c]))

@@ -3,8 +3,8 @@
 It follows ``make_cifar_p.py`` block by block for one image at a time with the libraries it uses (torch/torchvision
 for the noise and affine blocks, numpy Poisson draws, scikit-image HSV for brightness, scipy zoom and OpenCV for snow
 and tilt) and the CIFAR parameters. ImageMagick's motion blur (Wand) is the numpy shifted-copy motion blur of
-:mod:`timm_augmix_plugin.corruptions.reference`; today's torchvision gets the 2018 centre ``(w / 2 + 0.5, h / 2 +
-0.5)`` as an explicit ``center``. Not used by :func:`~timm_augmix_plugin.perturbations.perturb`;
+:mod:`.corruption_reference`; today's torchvision gets the 2018 centre ``(w / 2 + 0.5, h / 2 + 0.5)`` as an explicit
+``center``. Not used by :func:`~timm_augmix_plugin.perturbations.perturb`;
 ``benchmarks/perturbation_speed.py`` times it and ``tests/test_perturbations.py`` compares the deterministic sequences.
 
 Requires OpenCV and scikit-image (installed with ``imagecorruptions-imaug``).
@@ -31,7 +31,7 @@ def reference_sequence(img: np.ndarray, name: str, rng: np.random.Generator) -> 
     import torchvision.transforms.functional as F
     from scipy.ndimage import zoom as nd_zoom
 
-    from timm_augmix_plugin.testing.corruption_reference import _motion_blur
+    from .corruption_reference import _motion_blur
 
     centre = [16.5, 16.5]  # torchvision 0.2's centre
     pil = Image.fromarray(img)
