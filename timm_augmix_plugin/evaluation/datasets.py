@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,8 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
+
+from ..utils.seeds import sample_seed
 
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff")
 NUM_SEVERITIES_ON_DISK = 5
@@ -316,12 +317,6 @@ class ImageNetCReader:
         samples = self._samples[(corruption, severity)]
         chosen = [samples[i] for i in subset_indices(len(samples), limit)]
         return FileSplit(chosen, transform, group, expected_size=self.image_size)
-
-
-def sample_seed(seed: int, corruption: str, severity: int, index: int) -> int:
-    """Deterministic 32-bit seed for one generated sample, independent of process sharding and worker order."""
-    state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, zlib.crc32(corruption.encode()), severity, index])
-    return int(state.generate_state(1, dtype=np.uint32)[0])
 
 
 def _clean_sample(dataset: Dataset, index: int) -> tuple[Image.Image, int]:
