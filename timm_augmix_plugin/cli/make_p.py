@@ -75,7 +75,7 @@ def _frames_unit(name: str, images: np.ndarray, dataset_indices: list[int], seed
 
 
 def _context(src: make_c.Source, i: int, size: int) -> np.ndarray:
-    return np.asarray(prepare_context_image(src.load(i).convert("RGB"), size))
+    return np.asarray(prepare_context_image(src.load(i), size))  # RGB already (make_c.load_source's RGB policy)
 
 
 def make_cifar_p(src: make_c.Source, out: Path, names: tuple[str, ...], size: int, seed: int, workers: int,

@@ -13,6 +13,7 @@ from typing import Any
 
 from torch.utils.data import ConcatDataset, Dataset
 
+from ..utils.clean_data import dataset_classes
 from . import metrics
 from .datasets import (
     CifarCReader,
@@ -20,7 +21,6 @@ from .datasets import (
     GeneratedSplit,
     ImageNetCReader,
     check_clean_labels,
-    dataset_classes,
     detect_layout,
     load_clean_dataset,
     subset_indices,
