@@ -181,7 +181,11 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / _META).write_text(json.dumps(meta, indent=1) + "\n")
     maker = make_cifar_p if layout == "cifar" else make_frames_p
-    done = maker(src, out, names, size, args.seed, args.workers, batch, indices, not args.no_progress)
+    try:
+        done = maker(src, out, names, size, args.seed, args.workers, batch, indices, not args.no_progress)
+    except ValueError as e:  # an unreadable or refused (alpha) source image, named
+        print(f"make-p: error: {e}", file=sys.stderr)
+        return 2
     skipped = [name for name in names if name not in done]
     if skipped:
         print(f"make-p: skipped already finished: {', '.join(skipped)}")
