@@ -5,8 +5,12 @@ Layouts:
 * **CIFAR** (CIFAR-10-C / CIFAR-100-C): ``<root>/<corruption>.npy`` uint8 ``(5N, H, W, 3)``, severity-major (rows
   ``(s-1)*N : s*N`` are severity ``s``), and ``<root>/labels.npy`` with ``5N`` (the released files) or ``N`` labels.
 * **ImageNet-C**: ``<root>/<corruption>/<severity>/<class>/<image>``; class folders sorted by name give the indices.
-* **Generated**: a clean dataset (folder or tar read with ``timm.data.create_dataset``) corrupted per sample with
+* **Generated**: a clean dataset (:func:`load_clean_dataset`, opened with
+  :func:`timm_augmix_plugin.utils.clean_data.open_image_dataset`) corrupted per sample with
   :func:`timm_augmix_plugin.corruptions.corrupt`, keyed by (seed, corruption, severity, dataset index) as make-c is.
+
+Image files are read under the package's RGB policy (:func:`timm_augmix_plugin.utils.images.to_rgb`): images with an
+alpha channel are refused, naming the file and the fix.
 
 Every sample is returned as ``(image_tensor, label, group)``; ``group`` identifies the (corruption, severity) split
 once splits are concatenated. All checks raise ``FileNotFoundError``/``ValueError`` naming the problem and a fix.
@@ -27,6 +31,22 @@ from torch.utils.data import Dataset
 from ..utils.clean_data import dataset_labels, open_image_dataset
 from ..utils.images import load_rgb_sample, open_rgb
 from ..utils.seeds import sample_seed
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "NUM_SEVERITIES_ON_DISK",
+    "ArraySplit",
+    "CifarCReader",
+    "CleanSplit",
+    "FileSplit",
+    "GeneratedSplit",
+    "ImageNetCReader",
+    "check_clean_labels",
+    "detect_layout",
+    "load_clean_dataset",
+    "load_npy",
+    "subset_indices",
+]
 
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff")
 NUM_SEVERITIES_ON_DISK = 5

@@ -25,7 +25,7 @@ from ..perturbations import ALL_PERTURBATIONS, perturb
 from ..utils.images import load_rgb_sample, open_rgb
 from .datasets import ArraySplit, _check_labels, subset_indices
 
-__all__ = ["detect_p_layout", "CifarPReader", "FramesPReader", "GeneratedSequences", "ArraySequences"]
+__all__ = ["ArraySequences", "CifarPReader", "FramesPReader", "GeneratedSequences", "detect_p_layout"]
 
 
 def detect_p_layout(root: str | os.PathLike) -> str:
