@@ -23,13 +23,13 @@ from timm_augmix_plugin.evaluation.datasets import (
     ImageNetCReader,
     detect_layout,
     load_clean_dataset,
-    sample_seed,
     subset_indices,
 )
 from timm_augmix_plugin.evaluation.model_loading import load_model
 from timm_augmix_plugin.evaluation.pipeline import EvalCConfig, evaluate_corruptions
 from timm_augmix_plugin.evaluation.results import read_results
 from timm_augmix_plugin.evaluation.transforms import ReferencePrepare, clean_transform, corrupted_transform
+from timm_augmix_plugin.utils.seeds import sample_seed
 from timm_augmix_plugin.utils.weights_hash import file_weights_sha256, state_dict_sha256
 
 NUM_CLASSES = 4

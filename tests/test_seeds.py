@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import torch
 
 from timm_augmix_plugin.augmix import rng
+from timm_augmix_plugin.evaluation.datasets import GeneratedSplit
 from timm_augmix_plugin.train.device_augmix import DeviceAugMix
 from timm_augmix_plugin.utils.seeds import (
     fresh_seed,
@@ -15,6 +16,7 @@ from timm_augmix_plugin.utils.seeds import (
     mix_seed,
     name_key,
     process_seed,
+    sample_seed,
 )
 
 
@@ -61,3 +63,11 @@ def test_device_augmix_generator_is_seeded_by_process_seed():
     augmix = DeviceAugMix(recipe, (0.5,) * 3, (0.5,) * 3, torch.device("cpu"), process_index=2)
     expected = torch.Generator().manual_seed(11 * 1009 + 2)
     assert torch.equal(augmix.generator.get_state(), expected.get_state())
+
+
+def test_sample_seed_values_are_pinned():
+    assert sample_seed(0, "fog", 1, 0) == 1685839837
+    assert sample_seed(3, "gaussian_noise", 5, 7) == 3898412951
+    assert sample_seed(2**40 + 5, "snow", 2, 123456) == 240732522  # the run seed counts modulo 2**32
+    assert sample_seed(-1, "x", 3, 1) == 3575776114
+    assert GeneratedSplit.__init__.__globals__["sample_seed"] is sample_seed  # eval-c --generate draws from it

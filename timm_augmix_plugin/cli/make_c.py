@@ -24,6 +24,7 @@ from PIL import Image
 from timm_augmix_plugin.corruptions import ALL_CORRUPTIONS, BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS
 from timm_augmix_plugin.corruptions.prepare import prepare_clean_image
 from timm_augmix_plugin.corruptions.writer import SEVERITIES, PreparedImages, write_corruptions
+from timm_augmix_plugin.utils.images import to_rgb
 
 __all__ = ["add_arguments", "run", "prepare_image", "load_source", "Source"]
 
@@ -53,8 +54,9 @@ def parse_corruptions(spec: str) -> tuple[str, ...]:
 
 
 def prepare_image(img: Image.Image, size: int) -> np.ndarray:
-    """The reference preprocessing for ``size`` as a uint8 array (see :func:`prepare_clean_image`)."""
-    return np.asarray(prepare_clean_image(img.convert("RGB"), size))
+    """The reference preprocessing for ``size`` as a uint8 array (see :func:`prepare_clean_image`), after the RGB
+    policy (:func:`~timm_augmix_plugin.utils.images.to_rgb`: alpha refused, grayscale converted)."""
+    return np.asarray(prepare_clean_image(to_rgb(img, "make-c"), size))
 
 
 @dataclass
@@ -72,45 +74,38 @@ class Source:
 
 
 def load_source(data: str, download_root: Path) -> Source:
-    """Open ``data`` (folder, tar, 'cifar10' or 'cifar100') without decoding the images."""
-    if data in ("cifar10", "cifar100"):
-        import torchvision
+    """Open ``data`` (folder, tar, 'cifar10' or 'cifar100') without decoding the images.
 
-        cls = torchvision.datasets.CIFAR10 if data == "cifar10" else torchvision.datasets.CIFAR100
+    Opened with :func:`~timm_augmix_plugin.utils.clean_data.open_image_dataset` ('cifar10' is torchvision's test
+    split, downloaded into ``download_root``); images are read strictly and under the RGB policy.
+    """
+    from timm_augmix_plugin.utils.clean_data import dataset_classes, dataset_labels, open_image_dataset
+    from timm_augmix_plugin.utils.images import load_rgb_sample
+
+    if data in ("cifar10", "cifar100"):
         try:
-            ds = cls(str(download_root), train=False, download=True)
+            ds = open_image_dataset(f"torch/{data}", download_root, split="validation", download=True)
         except Exception as e:  # network errors come in many types
             raise RuntimeError(f"Could not download {data} into {download_root} ({e}). Without network access, "
                                "pass an image folder or a tar with --data instead.") from e
-        arrays = ds.data
-        return Source(len(arrays), lambda i: Image.fromarray(arrays[i]), [int(t) for t in ds.targets],
-                      list(ds.classes), [f"{i:05d}.png" for i in range(len(arrays))])
-    path = Path(data).expanduser()
-    if not path.exists():
-        raise FileNotFoundError(f"--data {data!r} is neither 'cifar10', 'cifar100' nor an existing folder or tar file")
-    from timm.data import create_dataset
-
-    ds = create_dataset("", root=str(path))
-    if len(ds) == 0:
-        raise ValueError(f"No images found in {path}; expected class sub-folders of images (ImageFolder layout)")
-    reader = ds.reader
-    class_to_idx = getattr(reader, "class_to_idx", None) or getattr(reader, "class_name_to_idx", None) or {}
-    idx_to_class = {v: k for k, v in class_to_idx.items()}
-    targets = getattr(reader, "targets", None)
-    if targets is None:
-        targets = [s[1] for s in reader.samples]
-    labels = [int(t) if t is not None and int(t) >= 0 else -1 for t in targets]
-    if any(t < 0 for t in labels):
-        raise ValueError(f"{path} has images without a class; make-c expects class sub-folders (ImageFolder layout)")
-    names = [idx_to_class.get(i, str(i)) for i in range(max(labels) + 1)] if labels else []
-    files = [Path(f).stem for f in ds.filenames(basename=True)]
-
-    def loader(i: int) -> Image.Image:
-        from timm_augmix_plugin.utils.images import load_rgb_sample
-
-        return load_rgb_sample(ds, i)[0]  # a truncated file raises; timm's dataset would read the next one instead
-
-    return Source(len(ds), loader, labels, names, files)
+        files, where = [f"{i:05d}.png" for i in range(len(ds))], data
+    else:
+        path = Path(data).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(
+                f"--data {data!r} is neither 'cifar10', 'cifar100' nor an existing folder or tar file")
+        ds = open_image_dataset(path)
+        if len(ds) == 0:
+            raise ValueError(f"No images found in {path}; expected class sub-folders of images (ImageFolder layout)")
+        files, where = [Path(f).stem for f in ds.filenames(basename=True)], path
+    targets = dataset_labels(ds)
+    labels = [] if targets is None else [max(int(t), -1) for t in targets]
+    if len(labels) != len(ds) or any(t < 0 for t in labels):
+        raise ValueError(f"{where} has images without a class; make-c expects class sub-folders (ImageFolder layout)")
+    classes = dataset_classes(ds) or []
+    names = [classes[i] if i < len(classes) else str(i) for i in range(max(labels) + 1)] if labels else []
+    # a truncated file raises (timm's dataset would read the next one instead); alpha is refused
+    return Source(len(ds), lambda i: load_rgb_sample(ds, i)[0], labels, names, files)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -51,7 +51,7 @@ def parse_perturbations(spec: str) -> tuple[str, ...]:
 
 
 def _context(src: make_c.Source, i: int, size: int) -> np.ndarray:
-    return np.asarray(prepare_context_image(src.load(i).convert("RGB"), size))
+    return np.asarray(prepare_context_image(src.load(i), size))  # RGB already (make_c.load_source's RGB policy)
 
 
 def run(args: argparse.Namespace) -> int:

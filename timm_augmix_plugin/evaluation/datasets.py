@@ -5,8 +5,12 @@ Layouts:
 * **CIFAR** (CIFAR-10-C / CIFAR-100-C): ``<root>/<corruption>.npy`` uint8 ``(5N, H, W, 3)``, severity-major (rows
   ``(s-1)*N : s*N`` are severity ``s``), and ``<root>/labels.npy`` with ``5N`` (the released files) or ``N`` labels.
 * **ImageNet-C**: ``<root>/<corruption>/<severity>/<class>/<image>``; class folders sorted by name give the indices.
-* **Generated**: a clean dataset (folder or tar read with ``timm.data.create_dataset``) corrupted per sample with
+* **Generated**: a clean dataset (:func:`load_clean_dataset`, opened with
+  :func:`timm_augmix_plugin.utils.clean_data.open_image_dataset`) corrupted per sample with
   :func:`timm_augmix_plugin.corruptions.corrupt`, keyed by (seed, corruption, severity, dataset index) as make-c is.
+
+Image files are read under the package's RGB policy (:func:`timm_augmix_plugin.utils.images.to_rgb`): images with an
+alpha channel are refused, naming the file and the fix.
 
 Every sample is returned as ``(image_tensor, label, group)``; ``group`` identifies the (corruption, severity) split
 once splits are concatenated. All checks raise ``FileNotFoundError``/``ValueError`` naming the problem and a fix.
@@ -15,7 +19,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,26 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
+
+from ..utils.clean_data import dataset_labels, open_image_dataset
+from ..utils.images import load_rgb_sample, open_rgb
+from ..utils.seeds import sample_seed
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "NUM_SEVERITIES_ON_DISK",
+    "ArraySplit",
+    "CifarCReader",
+    "CleanSplit",
+    "FileSplit",
+    "GeneratedSplit",
+    "ImageNetCReader",
+    "check_clean_labels",
+    "detect_layout",
+    "load_clean_dataset",
+    "load_npy",
+    "subset_indices",
+]
 
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff")
 NUM_SEVERITIES_ON_DISK = 5
@@ -114,7 +137,9 @@ def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
 
 
 class ArraySplit(Dataset):
-    """One (corruption, severity) slice of a uint8 ``(M, H, W, 3)`` array (e.g. a memory-mapped CIFAR-C file)."""
+    """Rows ``indices`` of an array with one label per row, each row ``transform``-ed: one (corruption, severity)
+    slice of a uint8 ``(M, H, W, 3)`` CIFAR-C file, or the videos of an ``(N, T, H, W, 3)`` CIFAR-P file
+    (:class:`~.p_datasets.ArraySequences`). The array may be memory-mapped; a row is copied when it is read."""
 
     def __init__(
         self, images: np.ndarray, labels: np.ndarray, indices: np.ndarray, transform: ImageTransform, group: int = 0
@@ -211,7 +236,8 @@ def _list_images(folder: Path) -> list[Path]:
 
 
 class FileSplit(Dataset):
-    """Images listed as ``(path, label)``, decoded to RGB and transformed; checks each image's size."""
+    """Images listed as ``(path, label)``, read with :func:`~timm_augmix_plugin.utils.images.open_rgb` (the RGB
+    policy) and transformed; checks each image's size."""
 
     def __init__(
         self,
@@ -227,8 +253,7 @@ class FileSplit(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int]:
         path, label = self.samples[i]
-        with Image.open(path) as img:
-            img = img.convert("RGB")
+        img = open_rgb(path)
         if self.expected_size is not None and (img.height, img.width) != self.expected_size:
             raise ValueError(
                 f"{path} is {img.height}x{img.width} but the model expects {self.expected_size[0]}x"
@@ -318,25 +343,9 @@ class ImageNetCReader:
         return FileSplit(chosen, transform, group, expected_size=self.image_size)
 
 
-def sample_seed(seed: int, corruption: str, severity: int, index: int) -> int:
-    """Deterministic 32-bit seed for one generated sample, independent of process sharding and worker order."""
-    state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, zlib.crc32(corruption.encode()), severity, index])
-    return int(state.generate_state(1, dtype=np.uint32)[0])
-
-
-def _clean_sample(dataset: Dataset, index: int) -> tuple[Image.Image, int]:
-    """``dataset[index]`` as an RGB PIL image and an int label; a truncated/corrupt file raises (never skipped).
-
-    Raises:
-        ValueError: the image cannot be decoded. TypeError: the dataset does not yield PIL images.
-    """
-    from ..utils.images import load_rgb_sample
-
-    return load_rgb_sample(dataset, index)
-
-
 class CleanSplit(Dataset):
-    """A clean image dataset (anything yielding ``(PIL image, label)``) restricted to ``indices``, transformed."""
+    """A clean image dataset (anything yielding ``(PIL image, label)``) restricted to ``indices``, transformed; read
+    with :func:`~timm_augmix_plugin.utils.images.load_rgb_sample` (a bad file raises, never skipped)."""
 
     def __init__(self, dataset: Dataset, indices: np.ndarray, transform: ImageTransform, group: int = 0) -> None:
         self.dataset, self.indices, self.transform, self.group = dataset, np.asarray(indices), transform, group
@@ -345,7 +354,7 @@ class CleanSplit(Dataset):
         return len(self.indices)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int]:
-        img, label = _clean_sample(self.dataset, int(self.indices[i]))
+        img, label = load_rgb_sample(self.dataset, int(self.indices[i]))
         return self.transform(img), label, self.group
 
 
@@ -387,7 +396,7 @@ class GeneratedSplit(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int]:
         index = int(self.indices[i])
-        img, label = _clean_sample(self.dataset, index)
+        img, label = load_rgb_sample(self.dataset, index)
         array = np.asarray(self.geometric(img), dtype=np.uint8)
         if self._keyed_by_index:
             kwargs: dict[str, Any] = {"seed": self.seed, "start_index": index}
@@ -406,7 +415,9 @@ class GeneratedSplit(Dataset):
 
 
 def load_clean_dataset(source: str, split: str = "validation", download: bool = False) -> Dataset:
-    """Clean images via ``timm.data.create_dataset``: an existing folder/tar path, or a timm dataset name.
+    """Clean images for eval-c / eval-p (--clean-data), opened with
+    :func:`~timm_augmix_plugin.utils.clean_data.open_image_dataset`: an existing folder/tar path, or a timm dataset
+    name stored under ``$TIMM_AUGMIX_DATA`` (default ``~/.cache/timm_augmix/data``).
 
     Args:
         source: a folder (ImageFolder layout) or ``.tar`` path, or a timm dataset name such as ``torch/cifar10``.
@@ -416,42 +427,15 @@ def load_clean_dataset(source: str, split: str = "validation", download: bool = 
     Raises:
         FileNotFoundError: for a path that does not exist.
     """
-    from timm.data import create_dataset
-
-    path = Path(source)
-    if path.exists():
-        return create_dataset("", root=str(path))
+    if Path(source).exists():
+        return open_image_dataset(source)
     if "/" not in source or source.startswith((".", os.sep)):
         raise FileNotFoundError(
             f"clean data {source!r} does not exist; pass a folder or .tar of class sub-folders, or a timm dataset name "
             "such as torch/cifar10"
         )
     root = os.environ.get("TIMM_AUGMIX_DATA", str(Path.home() / ".cache" / "timm_augmix" / "data"))
-    return create_dataset(source, root=root, split=split, download=download)
-
-
-def dataset_labels(dataset: Dataset) -> np.ndarray | None:
-    """Integer labels of a timm/torchvision dataset without decoding images, when it exposes them (else None)."""
-    reader = getattr(dataset, "reader", None)
-    for holder in (reader, dataset):
-        targets = getattr(holder, "targets", None)
-        if targets is not None:
-            return np.asarray(targets, dtype=np.int64)
-    samples = getattr(reader, "samples", None)
-    if samples is not None and all(len(t) == 2 for t in samples[:1]):
-        return np.asarray([int(t) for _, t in samples], dtype=np.int64)
-    return None
-
-
-def dataset_classes(dataset: Dataset) -> list[str] | None:
-    """Class names (index order) of a timm/torchvision dataset when it exposes its class mapping (else None)."""
-    reader = getattr(dataset, "reader", None)
-    mapping = None
-    for holder, attr in ((reader, "class_to_idx"), (reader, "class_name_to_idx"), (dataset, "class_to_idx")):
-        mapping = mapping or getattr(holder, attr, None)
-    if not mapping:
-        return None
-    return [name for name, _ in sorted(mapping.items(), key=lambda kv: kv[1])]
+    return open_image_dataset(source, root, split=split, download=download)
 
 
 def check_clean_labels(dataset: Dataset, num_classes: int | None, where: str) -> None:

@@ -22,9 +22,10 @@ from torch.utils.data import Dataset
 
 from ..corruptions.prepare import prepare_context_image
 from ..perturbations import ALL_PERTURBATIONS, perturb
-from .datasets import _check_labels, _clean_sample, subset_indices
+from ..utils.images import load_rgb_sample, open_rgb
+from .datasets import ArraySplit, _check_labels, subset_indices
 
-__all__ = ["detect_p_layout", "CifarPReader", "FramesPReader", "GeneratedSequences", "ArraySequences"]
+__all__ = ["ArraySequences", "CifarPReader", "FramesPReader", "GeneratedSequences", "detect_p_layout"]
 
 
 def detect_p_layout(root: str | os.PathLike) -> str:
@@ -42,18 +43,11 @@ def detect_p_layout(root: str | os.PathLike) -> str:
     )
 
 
-class ArraySequences(Dataset):
-    """Videos ``indices`` of an (N, T, H, W, 3) array (memory-mapped .npy) with their labels."""
+class ArraySequences(ArraySplit):
+    """Videos ``indices`` of an (N, T, H, W, 3) array (memory-mapped .npy) with their labels, as uint8 tensors."""
 
     def __init__(self, array: np.ndarray, labels: np.ndarray, indices: np.ndarray, group: int) -> None:
-        self.array, self.labels, self.indices, self.group = array, labels, np.asarray(indices), group
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int]:
-        j = int(self.indices[i])
-        return torch.from_numpy(np.array(self.array[j])), int(self.labels[j]), self.group
+        super().__init__(array, labels, indices, torch.from_numpy, group)
 
 
 class CifarPReader:
@@ -106,7 +100,7 @@ class _FrameFolderSequences(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int]:
         folder, label = self.videos[int(self.indices[i])]
         files = sorted(folder.glob("*.png"), key=lambda p: int(p.stem))
-        frames = np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files])
+        frames = np.stack([np.asarray(open_rgb(f)) for f in files])
         return torch.from_numpy(frames), label, self.group
 
 
@@ -166,8 +160,8 @@ class GeneratedSequences(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int]:
         index = int(self.indices[i])
-        img, label = _clean_sample(self.dataset, index)
-        context = np.asarray(prepare_context_image(img.convert("RGB"), self.size), dtype=np.uint8)
+        img, label = load_rgb_sample(self.dataset, index)
+        context = np.asarray(prepare_context_image(img, self.size), dtype=np.uint8)
         frames = perturb(context, self.name, seed=self.seed, size_table=self.size_table, start_index=index,
                          crop=self.size)
         return torch.from_numpy(frames), label, self.group

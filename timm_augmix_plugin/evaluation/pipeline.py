@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from torch.utils.data import ConcatDataset, Dataset
 
+from ..utils.clean_data import dataset_classes
 from . import metrics
 from ._common import Benchmark, EvalConfig, finish_evaluation, load_clean_data, prepare_evaluation
 from .datasets import (
@@ -19,7 +20,6 @@ from .datasets import (
     CleanSplit,
     GeneratedSplit,
     ImageNetCReader,
-    dataset_classes,
     detect_layout,
     subset_indices,
 )

@@ -131,14 +131,6 @@ def build_train_transform(recipe: Recipe, mean, std) -> Callable | tuple[Callabl
 # ----------------------------------------------------------------------------------------------------------------
 # Datasets
 # ----------------------------------------------------------------------------------------------------------------
-def _num_classes_of(ds: Any) -> int | None:
-    reader = getattr(ds, "reader", None)
-    if reader is not None and getattr(reader, "class_to_idx", None):
-        return len(reader.class_to_idx)
-    classes = getattr(ds, "classes", None)
-    return len(classes) if classes else None
-
-
 def _raw_dataset(recipe: Recipe, *, training: bool):
     d = recipe.data
     kind = dataset_kind(d.dataset)
@@ -147,29 +139,26 @@ def _raw_dataset(recipe: Recipe, *, training: bool):
         n = n or (_SYNTHETIC_TRAIN_DEFAULT if training else _SYNTHETIC_EVAL_DEFAULT)
         return SyntheticShapes(n, img_size=d.img_size, num_classes=d.num_classes, seed=d.seed,
                                split="train" if training else "test")
-    from timm.data import create_dataset
+    from ..utils.clean_data import dataset_classes, open_image_dataset
 
     root = d.root if training or not d.eval_root else d.eval_root
     root = str(Path(root).expanduser()) if root is not None else None
     name = "" if kind in ("folder", "tar") else d.dataset
     split = d.train_split if training else d.eval_split
     try:
-        ds = create_dataset(name, root=root, split=split, is_training=training, download=d.download)
+        # strict reading: timm's ImageDataset would replace an unreadable image by the next one (and its label)
+        ds = open_image_dataset(name, root, split=split, is_training=training, download=d.download)
     except (FileNotFoundError, RuntimeError) as err:
         raise FileNotFoundError(
             f"Could not open the {'training' if training else 'evaluation'} data (data.dataset={d.dataset!r}, "
             f"root={root!r}, split={split!r}): {err}. Check data.root / data.eval_root and data.*_split, or set "
             f"data.download=true for torchvision datasets.") from err
-    found = _num_classes_of(ds)
+    classes = dataset_classes(ds)
+    found = len(classes) if classes else None
     if found is not None and found != d.num_classes:
         raise ValueError(f"The {'training' if training else 'evaluation'} data at {root!r} has {found} classes but "
                          f"data.num_classes={d.num_classes}. Set data.num_classes={found}.")
-    from timm.data import ImageDataset
-
-    from ..utils.images import StrictImageDataset
-
-    # timm's ImageDataset replaces an unreadable image by the next one (and its label); stop and name the file instead
-    return StrictImageDataset(ds) if type(ds) is ImageDataset and not ds.load_bytes else ds
+    return ds
 
 
 def _subset(ds: Dataset, n: int | None, seed: int, synthetic: bool) -> Dataset:

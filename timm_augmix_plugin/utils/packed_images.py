@@ -56,12 +56,12 @@ class JpegPack:
         return self.prefix + self.blob[self.offsets[index]:self.offsets[index + 1]].tobytes()
 
     def decode(self, threads: int | None = None) -> np.ndarray:
-        """All images as (N, H, W, 3) uint8 RGB (PIL's decoder, several threads; every image must have one size)."""
-        from PIL import Image
+        """All images as (N, H, W, 3) uint8 RGB (PIL's decoder and the RGB policy of :func:`.images.to_rgb`, several
+        threads; every image must have one size)."""
+        from .images import open_rgb
 
         def one(i: int) -> np.ndarray:
-            with Image.open(io.BytesIO(self.jpeg_bytes(i))) as img:
-                return np.asarray(img.convert("RGB"))
+            return np.asarray(open_rgb(io.BytesIO(self.jpeg_bytes(i)), self.names[i]))
 
         threads = threads or min(16, os.cpu_count() or 1)
         with ThreadPoolExecutor(threads) as pool:
@@ -83,15 +83,14 @@ class JpegPack:
 
 
 def _read_files(source: Path):
-    """(name, label, bytes) per image in timm's dataset order, plus the class names."""
-    from timm.data import create_dataset
+    """(name, label, bytes) per image in timm's dataset order (:func:`.clean_data.open_image_dataset`), plus the
+    class names."""
+    from .clean_data import dataset_classes, dataset_labels, open_image_dataset
 
-    reader = create_dataset("", root=str(source)).reader
-    class_to_idx = getattr(reader, "class_to_idx", None) or getattr(reader, "class_name_to_idx", None) or {}
-    classes = tuple(sorted(class_to_idx, key=class_to_idx.get))
-    targets = getattr(reader, "targets", None)  # the tar reader keeps them apart, the folder reader in samples
-    labels = [int(t) for t in (targets if targets is not None else [s[1] for s in reader.samples])]
-    names = [reader.filename(i) for i in range(len(labels))]
+    dataset = open_image_dataset(source)
+    labels = [int(t) for t in dataset_labels(dataset)]
+    classes = tuple(dataset_classes(dataset) or ())
+    names = [dataset.reader.filename(i) for i in range(len(labels))]
     if source.is_file():
         with tarfile.open(source) as tar:
             members = {m.name: m for m in tar.getmembers()}

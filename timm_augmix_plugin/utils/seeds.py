@@ -5,6 +5,8 @@ batch size, worker count, process sharding or the order in which samples are dra
 * :func:`process_seed`: the seed of one training process's parameter generator (device-side AugMix);
 * :func:`image_generators` / :func:`indexed_generators`: one numpy generator per image of a -C corruption, keyed by
   ``(corruption, severity, image index)`` through ``SeedSequence`` spawn keys;
+* :func:`sample_seed`: a 32-bit seed per generated -C sample for a corruption function without ``start_index``
+  (eval-c ``--generate``);
 * :func:`fresh_seed`: a non-deterministic seed when none is given.
 
 The formulas are fixed: changing one changes every generated image and figure.
@@ -16,7 +18,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-__all__ = ["fresh_seed", "image_generators", "indexed_generators", "mix_seed", "name_key", "process_seed"]
+__all__ = ["fresh_seed", "image_generators", "indexed_generators", "mix_seed", "name_key", "process_seed",
+           "sample_seed"]
 
 _SEED_MODULUS = 2**63 - 1
 
@@ -62,3 +65,13 @@ def indexed_generators(seed: int, name: str, severity: int, indices: Iterable[in
     key = name_key(name)
     return [np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, severity, int(i)))))
             for i in indices]
+
+
+def sample_seed(seed: int, corruption: str, severity: int, index: int) -> int:
+    """A 32-bit seed for one generated sample, a pure function of ``(seed, corruption, severity, index)``.
+
+    From ``SeedSequence([seed mod 2**32, name_key(corruption), severity, index])``, so it does not depend on process
+    sharding or worker order.
+    """
+    state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, name_key(corruption), severity, index])
+    return int(state.generate_state(1, dtype=np.uint32)[0])
