@@ -123,15 +123,11 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     images = PreparedImages(lambda i: prepare_image(src.load(i), size), src.labels[:n], src.class_names,
                             src.filenames[:n])
-    try:
-        done = write_corruptions(out, images, names, size=size, layout=layout, seed=args.seed, batch=batch,
-                                 workers=args.workers, overwrite=args.overwrite, progress=not args.no_progress,
-                                 data=str(args.data))
-    except ValueError as e:
-        print(f"make-c: error: {e}", file=sys.stderr)
-        return 2
-    skipped = [name for name in names if name not in done]
-    if skipped:
-        print(f"make-c: skipped already finished: {', '.join(skipped)}")
-    print(f"make-c: wrote {len(done)} corruption(s) x {len(SEVERITIES)} severities x {n} images to {out}")
-    return 0
+    from .shared_options import write_generated
+
+    return write_generated(
+        "make-c", names,
+        lambda: write_corruptions(out, images, names, size=size, layout=layout, seed=args.seed, batch=batch,
+                                  workers=args.workers, overwrite=args.overwrite, progress=not args.no_progress,
+                                  data=str(args.data)),
+        lambda done: f"make-c: wrote {len(done)} corruption(s) x {len(SEVERITIES)} severities x {n} images to {out}")

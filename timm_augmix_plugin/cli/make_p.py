@@ -72,14 +72,11 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     images = PreparedImages(lambda k: _context(src, int(indices[k]), size), [src.labels[i] for i in indices],
                             src.class_names, [src.filenames[i] for i in indices])
-    try:
-        done = write_perturbations(out, images, indices, names, size=size, layout=layout, seed=args.seed, batch=batch,
-                                   workers=args.workers, progress=not args.no_progress, data=data, limit=args.limit)
-    except ValueError as e:
-        print(f"make-p: error: {e}", file=sys.stderr)
-        return 2
-    skipped = [name for name in names if name not in done]
-    if skipped:
-        print(f"make-p: skipped already finished: {', '.join(skipped)}")
-    print(f"make-p: wrote {len(done)} perturbation(s) x {len(indices)} sequences to {out}")
-    return 0
+    from .shared_options import write_generated
+
+    return write_generated(
+        "make-p", names,
+        lambda: write_perturbations(out, images, indices, names, size=size, layout=layout, seed=args.seed,
+                                    batch=batch, workers=args.workers, progress=not args.no_progress, data=data,
+                                    limit=args.limit),
+        lambda done: f"make-p: wrote {len(done)} perturbation(s) x {len(indices)} sequences to {out}")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 __all__ = ["add_data_options", "add_model_options", "add_run_output_options", "add_source_options", "add_work_options",
-           "config_from_args", "expand_names", "resolve_generation", "run_evaluation", "standalone_main"]
+           "config_from_args", "expand_names", "resolve_generation", "run_evaluation", "standalone_main", "write_generated"]
 
 _ConfigT = TypeVar("_ConfigT")
 
@@ -125,6 +125,23 @@ def resolve_generation(args: argparse.Namespace, other_layout: str,
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be >= 1, got {args.limit}")
     return size, layout, batch
+
+
+def write_generated(command: str, names: tuple[str, ...], write: Callable[[], list[str]],
+                    summary: Callable[[list[str]], str]) -> int:
+    """make-c / make-p's last step: ``write()`` returns the names generated now; prints the skipped ones (finished
+    by an earlier run) and ``summary(done)``; a ``ValueError`` (an unreadable image, a mismatching earlier set) is
+    printed as ``<command>: error: ...`` with exit code 2."""
+    try:
+        done = write()
+    except ValueError as e:
+        print(f"{command}: error: {e}", file=sys.stderr)
+        return 2
+    skipped = [name for name in names if name not in done]
+    if skipped:
+        print(f"{command}: skipped already finished: {', '.join(skipped)}")
+    print(summary(done))
+    return 0
 
 
 def config_from_args(config_cls: type[_ConfigT], args: argparse.Namespace) -> _ConfigT:
