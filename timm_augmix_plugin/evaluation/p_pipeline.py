@@ -21,7 +21,7 @@ from ..perturbations import ALL_PERTURBATIONS, TEST_PERTURBATIONS, frame_count, 
 from .datasets import check_clean_labels, load_clean_dataset, subset_indices
 from .model_loading import LoadedModel, load_model
 from .p_datasets import CifarPReader, FramesPReader, GeneratedSequences, detect_p_layout
-from .results import SCHEMA_VERSION, read_results, utc_now, write_results
+from .results import SCHEMA_VERSION, StabilityResults, read_results, utc_now, write_results
 from .stability import normalized_ratio_mean, video_flip_probability, video_top5_distance
 from .transforms import input_hw
 
@@ -277,7 +277,7 @@ def evaluate_perturbations(cfg: EvalPConfig, *, accelerator=None) -> dict[str, A
         if cfg.plots:
             from .plots import plot_flip_probability
 
-            plot_flip_probability(block, Path(cfg.plots_dir or Path(cfg.out).parent) / "flip_probability.png",
+            plot_flip_probability(StabilityResults.from_dict(block), Path(cfg.plots_dir or Path(cfg.out).parent) / "flip_probability.png",
                                   title=f"{cfg.model} on {block['dataset']}")
     accelerator.wait_for_everyone()
     return results

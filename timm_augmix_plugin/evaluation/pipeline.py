@@ -26,7 +26,7 @@ from .datasets import (
     subset_indices,
 )
 from .model_loading import LoadedModel, load_model
-from .results import SCHEMA_VERSION, read_results, utc_now, write_results
+from .results import SCHEMA_VERSION, RobustnessResults, load_results, utc_now, write_results
 from .runner import Predictions, images_sha256, predict
 from .summary import summarize
 from .transforms import clean_transform, corrupted_transform, input_hw, reference_prepare
@@ -186,7 +186,7 @@ def evaluate_corruptions(
     loaded = load_model(cfg.model, checkpoint=cfg.checkpoint, num_classes=cfg.num_classes,
                         img_size=cfg.img_size, pretrained=cfg.pretrained)
     corruptions = list(cfg.corruptions) if cfg.corruptions is not None else list(_default_corruptions())
-    baseline = read_results(cfg.baseline) if cfg.baseline else None
+    baseline = load_results(cfg.baseline) if cfg.baseline else None
 
     clean_ds = None
     if cfg.clean_data:
@@ -276,6 +276,6 @@ def write_plots(
         panels["clean"] = (clean.confidence, clean.correct, results["clean"])
     panels["corrupted (all corruptions & severities)"] = (corrupted.confidence, corrupted.correct, results["corrupted"])
     return [
-        plot_error_vs_severity(results, folder / "error_vs_severity.png"),
+        plot_error_vs_severity(RobustnessResults.from_dict(results), folder / "error_vs_severity.png"),
         plot_reliability(panels, folder / "reliability.png", num_bins),
     ]
