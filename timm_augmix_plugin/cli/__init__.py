@@ -1,6 +1,8 @@
-"""The ``timm-augmix`` command line: :func:`main` (the console script), one module per subcommand."""
+"""The ``timm-augmix`` command line, one module per subcommand (``cli.main:main`` is the console script).
+
+Nothing is exported here: the subcommands are used through the command line (or ``cli.main.main(argv)``), and
+importing ``main`` here would make ``python -m timm_augmix_plugin.cli.main`` load it twice.
+"""
 from __future__ import annotations
 
-from .main import main as main
-
-__all__ = ["main"]
+__all__: list[str] = []
