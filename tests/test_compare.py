@@ -1,6 +1,7 @@
 """`timm-augmix compare`: tables and plot of several eval-c results, baseline first."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -9,11 +10,16 @@ from synthetic import make_results
 
 from timm_augmix_plugin.cli.main import main
 from timm_augmix_plugin.evaluation.compare import check_comparable, per_corruption_table, summary_table
+from timm_augmix_plugin.evaluation.results import RobustnessResults
+
+
+def _docs():
+    # make_results: per-corruption errors 19.0 / 20.5 / 22.0 (mean 20.5), clean 5.17; offset shifts every -C error
+    return [("standard", make_results("a" * 64, "wrn16_1")), ("augmix_jsd", make_results("b" * 64, "wrn16_1", offset=-5))]
 
 
 def _runs():
-    # make_results: per-corruption errors 19.0 / 20.5 / 22.0 (mean 20.5), clean 5.17; offset shifts every -C error
-    return [("standard", make_results("a" * 64, "wrn16_1")), ("augmix_jsd", make_results("b" * 64, "wrn16_1", offset=-5))]
+    return [(name, RobustnessResults.from_dict(doc)) for name, doc in _docs()]
 
 
 def test_summary_table_gives_relative_changes_against_the_first_run():
@@ -34,14 +40,14 @@ def test_per_corruption_table_has_one_row_per_corruption():
                                        ("severities", [1, 2])])
 def test_runs_evaluated_differently_are_refused(key, value):
     runs = _runs()
-    runs[1][1][key] = value
+    runs[1] = (runs[1][0], dataclasses.replace(runs[1][1], **{key: tuple(value) if isinstance(value, list) else value}))
     with pytest.raises(ValueError, match=f"evaluated differently \\({key}"):
         check_comparable(runs)
 
 
 def test_cli_prints_tables_and_writes_the_plot(tmp_path, capsys):
     specs = []
-    for name, r in _runs():
+    for name, r in _docs():
         (tmp_path / f"{name}.json").write_text(json.dumps(r))
         specs.append(f"{name}={tmp_path / f'{name}.json'}")
     plot = tmp_path / "cmp.png"

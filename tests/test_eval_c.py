@@ -14,7 +14,7 @@ import timm
 import torch
 from PIL import Image
 
-from timm_augmix_plugin import corruptions, hub
+from timm_augmix_plugin import corruptions
 from timm_augmix_plugin.cli import eval_c, make_c
 from timm_augmix_plugin.evaluation import metrics
 from timm_augmix_plugin.evaluation.datasets import (
@@ -27,7 +27,7 @@ from timm_augmix_plugin.evaluation.datasets import (
 )
 from timm_augmix_plugin.evaluation.model_loading import load_model
 from timm_augmix_plugin.evaluation.pipeline import EvalCConfig, evaluate_corruptions
-from timm_augmix_plugin.evaluation.results import read_results
+from timm_augmix_plugin.evaluation.results import load_results, read_results
 from timm_augmix_plugin.evaluation.transforms import ReferencePrepare, clean_transform, corrupted_transform
 from timm_augmix_plugin.utils.seeds import sample_seed
 from timm_augmix_plugin.utils.weights_hash import file_weights_sha256, state_dict_sha256
@@ -365,7 +365,7 @@ class TestEndToEnd:
         out = tmp_path / "results.json"
         assert run_cli(["--model", f"local-dir:{model_dir}", "--c-data", str(cifar_c), "--corruptions", "fog",
                         "--out", str(out), "--no-plots"]) == 0
-        card_view = hub.load_results(out)
+        card_view = load_results(out)
         assert card_view.weights_sha256 == file_weights_sha256(str(model_dir / "model.safetensors"))
         assert card_view.errors["fog"][3] == read_results(out)["errors"]["fog"]["3"]
 

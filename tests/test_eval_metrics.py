@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -12,6 +13,9 @@ from timm_augmix_plugin import corruptions
 from timm_augmix_plugin.evaluation import metrics
 from timm_augmix_plugin.evaluation.results import (
     SCHEMA_VERSION,
+    RobustnessResults,
+    StabilityResults,
+    load_results,
     read_results,
     validate_results,
     validation_problems,
@@ -54,6 +58,7 @@ class TestErrorsAndCE:
     def test_matches_corruptions_package_names(self):
         assert tuple(corruptions.BENCHMARK_CORRUPTIONS) == metrics.BENCHMARK_CORRUPTIONS
         assert tuple(corruptions.EXTRA_CORRUPTIONS) == metrics.EXTRA_CORRUPTIONS
+        assert tuple(metrics.ALEXNET_ERRORS) == corruptions.ALL_CORRUPTIONS  # the table in the owner's order
 
     def test_alexnet_ce_by_hand(self):
         errors = {s: 50.0 for s in range(1, 6)}
@@ -204,8 +209,7 @@ class TestSummary:
         clean, corrupted = self._make()
         own = summarize(clean=clean, corrupted=corrupted, groups=self.groups, corruptions=self.corruptions,
                         severities=self.severities, benchmark_style="cifar", calibration=self.calibration)
-        baseline = {"errors": {"gaussian_noise": {"1": 50.0, "2": 100.0}, "fog": {"1": 25.0, "2": 50.0}},
-                    "clean_error": 5.0}
+        baseline = _baseline({"gaussian_noise": {1: 50.0, 2: 100.0}, "fog": {1: 25.0, 2: 50.0}}, 5.0)
         out = summarize(clean=clean, corrupted=corrupted, groups=self.groups, corruptions=self.corruptions,
                         severities=self.severities, benchmark_style="cifar", calibration=self.calibration,
                         baseline=baseline, baseline_name="base.json")
@@ -216,7 +220,8 @@ class TestSummary:
         # a model normalised by itself scores 100
         selfnorm = summarize(clean=clean, corrupted=corrupted, groups=self.groups, corruptions=self.corruptions,
                              severities=self.severities, benchmark_style="cifar", calibration=self.calibration,
-                             baseline=own, baseline_name="self")
+                             baseline=_baseline({c: {int(s): v for s, v in e.items()} for c, e in own["errors"].items()},
+                                                own["clean_error"]), baseline_name="self")
         assert selfnorm["mce"] == pytest.approx(100.0) and selfnorm["relative_mce"] == pytest.approx(100.0)
 
     def test_baseline_missing_entries_listed(self):
@@ -224,7 +229,7 @@ class TestSummary:
         with pytest.raises(ValueError, match="fog/1, fog/2"):
             summarize(clean=clean, corrupted=corrupted, groups=self.groups, corruptions=self.corruptions,
                       severities=self.severities, benchmark_style="cifar", calibration=self.calibration,
-                      baseline={"errors": {"gaussian_noise": {"1": 1.0, "2": 2.0}}, "clean_error": 1.0})
+                      baseline=_baseline({"gaussian_noise": {1: 1.0, 2: 2.0}}, 1.0))
 
     def test_no_clean_data(self):
         _, corrupted = self._make()
@@ -232,6 +237,13 @@ class TestSummary:
                         severities=self.severities, benchmark_style="imagenet", calibration=self.calibration)
         assert out["clean"] is None and out["clean_error"] is None
         assert out["mce"] is not None and out["relative_mce"] is None
+
+
+def _baseline(errors: dict[str, dict[int, float]], clean_error: float) -> RobustnessResults:
+    """The typed results of a baseline run with these -C errors (only what normalisation reads)."""
+    return RobustnessResults(raw={}, schema_version=SCHEMA_VERSION, model="base", architecture="base", num_classes=10,
+                             weights_sha256="0" * 64, plugin_version="", created="", corruptions=tuple(errors),
+                             errors=errors, clean_error=clean_error)
 
 
 def valid_results() -> dict:
@@ -297,3 +309,47 @@ class TestSchema:
         with pytest.raises(ValueError, match="clean is null but clean_error is set"):
             write_results(results, tmp_path / "r.json")
         assert not (tmp_path / "r.json").exists()
+
+
+class TestTypedResults:
+    """load_results: the one reader of results files, giving the typed view (-C, -P, or both)."""
+
+    P_BLOCK: ClassVar[dict] = {"dataset": "cifar10-p", "layout": "cifar", "perturbations": ["rotate", "snow"],
+               "frames": {"rotate": 31, "snow": 31}, "difficulty": 1, "num_videos": 10,
+               "flip_probability": {"rotate": 4.0, "snow": 2.0}, "top5_distance": {"rotate": 0.5, "snow": 0.25},
+               "averaged_perturbations": ["rotate", "snow"], "mean_flip_probability": 3.0, "mean_top5_distance": 0.375,
+               "flip_rate": None, "top5_distance_ratio": None, "mfr": None, "mt5d": None, "normalizer": None,
+               "source": {"limit": 10}}
+
+    def test_corruption_results_typed(self, tmp_path):
+        doc = valid_results()
+        doc["averaged_corruptions"] = ["gaussian_noise", "fog"]
+        results = load_results(write_results(doc, tmp_path / "r.json"))
+        assert isinstance(results, RobustnessResults) and results.has_corruption_results
+        assert results.raw == doc and results.perturbation is None
+        assert results.severities == (1, 2) and results.errors["fog"][2] == doc["errors"]["fog"]["2"]
+        assert results.corrupted["ece"] == 2.0 and results.num_corrupted_samples == 20
+        assert results.extra == {"averaged_corruptions": ["gaussian_noise", "fog"]}
+        assert read_results(tmp_path / "r.json") == doc  # the stored document, as the typed view's raw
+
+    def test_perturbation_only_and_both(self, tmp_path):
+        common = {k: valid_results()[k] for k in ("model", "architecture", "num_classes", "weights_sha256",
+                                                  "plugin_version", "created")}
+        only_p = load_results(write_results({"schema_version": 2, **common, "perturbation": self.P_BLOCK},
+                                            tmp_path / "p.json"))
+        assert not only_p.has_corruption_results and only_p.corruptions == () and only_p.dataset is None
+        p = only_p.perturbation
+        assert isinstance(p, StabilityResults) and p.perturbations == ("rotate", "snow") and p.mfr is None
+        assert p.flip_probability == {"rotate": 4.0, "snow": 2.0} and p.extra == {"source": {"limit": 10}}
+        both = load_results(write_results({**valid_results(), "schema_version": 2, "perturbation": self.P_BLOCK},
+                                          tmp_path / "both.json"))
+        assert both.has_corruption_results and both.perturbation == p
+
+    def test_errors_name_the_file(self, tmp_path):
+        with pytest.raises(FileNotFoundError, match="eval-c --out"):
+            load_results(tmp_path / "nope.json")
+        (tmp_path / "bad.json").write_text(json.dumps({"schema_version": 1}))
+        with pytest.raises(ValueError, match="bad.json: invalid eval-c/eval-p results"):
+            load_results(tmp_path / "bad.json")
+        with pytest.raises(ValueError, match="invalid -P results section"):
+            StabilityResults.from_dict({**self.P_BLOCK, "mfr": 80.0})

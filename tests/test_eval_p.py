@@ -18,7 +18,7 @@ from timm_augmix_plugin.cli import compare as compare_cli
 from timm_augmix_plugin.cli import eval_p, make_p
 from timm_augmix_plugin.evaluation.compare import per_perturbation_table, stability_table
 from timm_augmix_plugin.evaluation.p_datasets import CifarPReader, detect_p_layout
-from timm_augmix_plugin.evaluation.results import read_results, validation_problems, write_results
+from timm_augmix_plugin.evaluation.results import load_results, read_results, validation_problems, write_results
 from timm_augmix_plugin.evaluation.stability import (
     normalized_ratio_mean,
     pair_indices,
@@ -196,9 +196,9 @@ def test_eval_p_end_to_end_and_on_the_fly(tmp_path, model_dir, made_p, clean_fol
     normed = read_results(norm)["perturbation"]
     assert normed["mfr"] == pytest.approx(100.0) and normed["mt5d"] == pytest.approx(100.0)
     # compare: tables for -P-only documents
-    table = stability_table([("a", read_results(out)), ("b", read_results(norm))])
+    table = stability_table([("a", load_results(out)), ("b", load_results(norm))])
     assert "| b |" in table and "+0.0 %" in table
-    assert "| rotate |" in per_perturbation_table([("a", read_results(out)), ("b", read_results(norm))])
+    assert "| rotate |" in per_perturbation_table([("a", load_results(out)), ("b", load_results(norm))])
 
 
 def test_eval_p_extends_eval_c_results(tmp_path, model_dir, made_p, capsys):

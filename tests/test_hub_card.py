@@ -22,12 +22,12 @@ from synthetic import make_results
 from timm.models import save_for_hf
 
 from timm_augmix_plugin.cli import card as card_cli
+from timm_augmix_plugin.evaluation import load_results
 from timm_augmix_plugin.hub import (
     GENERATED_FILES,
     WeightsMismatchError,
     benchmark_names,
     build_hub_folder,
-    load_results,
     verify_hub_folder,
 )
 from timm_augmix_plugin.utils.weights_hash import file_weights_sha256, state_dict_sha256

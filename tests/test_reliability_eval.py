@@ -16,16 +16,16 @@ from test_hub_card import make_run, run_card
 
 from timm_augmix_plugin.cli.main import main
 from timm_augmix_plugin.evaluation.compare import check_comparable
-from timm_augmix_plugin.evaluation.results import read_results
+from timm_augmix_plugin.evaluation.results import RobustnessResults, load_results
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")  # the evaluations create an Accelerator (conftest)
 
 
-def _eval(model_dir: Path, c_data: Path, out: Path, *extra: str) -> dict:
+def _eval(model_dir: Path, c_data: Path, out: Path, *extra: str) -> RobustnessResults:
     assert run_cli(["--model", f"local-dir:{model_dir}", "--c-data", str(c_data), "--corruptions",
                     ",".join(CORRUPTIONS), "--out", str(out), "--no-plots", *extra]) == 0
-    return read_results(out)
+    return load_results(out)
 
 
 def test_compare_refuses_runs_evaluated_on_other_images_with_the_same_counts(tmp_path, model_dir, capsys):
@@ -35,8 +35,8 @@ def test_compare_refuses_runs_evaluated_on_other_images_with_the_same_counts(tmp
     first = _eval(model_dir, same, tmp_path / "1.json", "--batch-size", "7")
     again = _eval(model_dir, same, tmp_path / "2.json", "--batch-size", "16")
     moved = _eval(model_dir, other, tmp_path / "3.json")
-    hashes = [r["evaluated_images_sha256"]["corrupted"] for r in (first, again, moved)]
-    assert hashes[0] == hashes[1] != hashes[2] and first["evaluated_images_sha256"]["clean"] is None
+    hashes = [r.evaluated_images_sha256["corrupted"] for r in (first, again, moved)]
+    assert hashes[0] == hashes[1] != hashes[2] and first.evaluated_images_sha256["clean"] is None
     assert check_comparable([("a", first), ("b", again)]) == []
     with pytest.raises(ValueError, match="evaluated on different corrupted images"):
         check_comparable([("a", first), ("c", moved)])

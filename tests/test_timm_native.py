@@ -28,7 +28,7 @@ from timm_augmix_plugin.augmix import AugMixPaper, timm_hook
 from timm_augmix_plugin.augmix.transform import NormalizedToTensor
 from timm_augmix_plugin.cli.main import main
 from timm_augmix_plugin.constants import CIFAR_MEAN, CIFAR_STD
-from timm_augmix_plugin.hub._build import find_recipe
+from timm_augmix_plugin.hub import find_recipe
 from timm_augmix_plugin.utils.checkpoints import load_trained_model, read_torch_checkpoint
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -46,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build the folder; returns 0, or 2 with a message when the inputs do not fit together."""
     from ..hub import build_hub_folder
+    from ..utils.checkpoints import WEIGHTS_FILE
 
     data_config = {k: v for k, v in (("input_size", tuple(args.input_size) if args.input_size else None),
                                      ("mean", tuple(args.mean) if args.mean else None),
@@ -64,9 +65,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     files = sorted(p.name for p in out.iterdir())
     print(f"wrote {out}: {', '.join(files)}")
-    size_mb = (out / "model.safetensors").stat().st_size / 2**20
+    size_mb = (out / WEIGHTS_FILE).stat().st_size / 2**20
     if size_mb > COMMIT_LIMIT_MB:
-        print(f"note: model.safetensors is {size_mb:.1f} MB (> {COMMIT_LIMIT_MB} MB): publish it, but do not commit it "
+        print(f"note: {WEIGHTS_FILE} is {size_mb:.1f} MB (> {COMMIT_LIMIT_MB} MB): publish it, but do not commit it "
               "to the repository's hub/ folder.")
     print(f"check it offline: timm.create_model('local-dir:{out}', pretrained=True)")
     return 0

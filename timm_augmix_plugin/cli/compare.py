@@ -33,16 +33,16 @@ def _parse_run(spec: str) -> tuple[str, str]:
 def run(args: argparse.Namespace) -> int:
     """Print the tables and write the plot; returns 0, or 2 with a message for a bad argument or results file."""
     from ..evaluation import compare
-    from ..evaluation.results import has_corruption_results, read_results
+    from ..evaluation.results import load_results
     from ..utils.outputs import ensure_writable_file
 
     try:
         for flag, path in (("--plot", args.plot), ("--plot-p", args.plot_p)):
             if path:
                 ensure_writable_file(path, flag)
-        runs = [(name, read_results(path)) for name, path in map(_parse_run, args.runs)]
-        with_c = all(has_corruption_results(r) for _, r in runs)
-        with_p = all("perturbation" in r for _, r in runs)
+        runs = [(name, load_results(path)) for name, path in map(_parse_run, args.runs)]
+        with_c = all(r.has_corruption_results for _, r in runs)
+        with_p = all(r.perturbation is not None for _, r in runs)
         parts = []
         if with_c or not with_p:  # -C tables whenever every run has them (and their error otherwise)
             for warning in compare.check_comparable(runs):  # the same -C images, or a warning for old files

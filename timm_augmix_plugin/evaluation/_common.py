@@ -14,7 +14,7 @@ from torch.utils.data import Dataset
 
 from .datasets import check_clean_labels, load_clean_dataset
 from .model_loading import LoadedModel, load_model
-from .results import read_results, write_results
+from .results import RobustnessResults, load_results, write_results
 from .runner import default_accelerator
 from .transforms import input_hw
 
@@ -138,7 +138,7 @@ class EvalSetup:
 
     accelerator: Any
     loaded: LoadedModel
-    baseline: dict[str, Any] | None
+    baseline: RobustnessResults | None
 
 
 def prepare_evaluation(cfg: EvalConfig, accelerator=None) -> EvalSetup:
@@ -160,7 +160,7 @@ def prepare_evaluation(cfg: EvalConfig, accelerator=None) -> EvalSetup:
     accelerator = default_accelerator(accelerator)
     loaded = load_model(cfg.model, checkpoint=cfg.checkpoint, num_classes=cfg.num_classes,
                         img_size=cfg.img_size, pretrained=cfg.pretrained)
-    baseline = read_results(cfg.baseline) if cfg.baseline else None
+    baseline = load_results(cfg.baseline) if cfg.baseline else None
     return EvalSetup(accelerator=accelerator, loaded=loaded, baseline=baseline)
 
 

@@ -12,8 +12,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+# the names are corruptions/'s (their owner); re-exported here for the eval-c code that reads them from metrics
+from ..corruptions.params import BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS  # noqa: F401
+
 #: AlexNet top-1 error (fraction) on ImageNet-C per corruption and severity 1..5, in the benchmark's reference order
-#: (15 benchmark corruptions, then the 4 extra/validation corruptions).
+#: (``corruptions.BENCHMARK_CORRUPTIONS``, then ``corruptions.EXTRA_CORRUPTIONS``, the owner of the names).
 ALEXNET_ERRORS: dict[str, tuple[float, float, float, float, float]] = {
     "gaussian_noise": (0.69528, 0.82542, 0.93554, 0.98138, 0.99452),
     "shot_noise": (0.71224, 0.85108, 0.93574, 0.98182, 0.99146),
@@ -40,10 +43,6 @@ ALEXNET_MEAN_ERRORS: dict[str, float] = {name: float(np.mean(errs)) for name, er
 #: AlexNet clean top-1 error (fraction) on the ImageNet validation set: torchvision's ``AlexNet_Weights.IMAGENET1K_V1``
 #: reports acc@1 = 56.522 %, i.e. 43.478 % error (the model Hendrycks & Dietterich used, robustness issue #38).
 ALEXNET_CLEAN_ERROR: float = 1.0 - 0.56522
-#: The 15 corruptions mCE averages over, in the reference order.
-BENCHMARK_CORRUPTIONS: tuple[str, ...] = tuple(ALEXNET_ERRORS)[:15]
-#: The 4 extra ("validation") corruptions, never part of mCE.
-EXTRA_CORRUPTIONS: tuple[str, ...] = tuple(ALEXNET_ERRORS)[15:]
 
 #: Names of the two RMS calibration error variants (recorded in results.json).
 RMS_ALL_BINS = "all_bins"

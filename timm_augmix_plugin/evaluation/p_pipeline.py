@@ -20,7 +20,7 @@ from ._common import Benchmark, EvalConfig, finish_evaluation, load_clean_data, 
 from .datasets import subset_indices
 from .model_loading import LoadedModel
 from .p_datasets import CifarPReader, FramesPReader, GeneratedSequences, detect_p_layout
-from .results import SCHEMA_VERSION, read_results, utc_now
+from .results import SCHEMA_VERSION, RobustnessResults, StabilityResults, read_results, utc_now
 from .runner import default_accelerator, forward_batches
 from .stability import normalized_ratio_mean, video_flip_probability, video_top5_distance
 from .transforms import input_hw
@@ -97,7 +97,7 @@ def predict_stability(model: torch.nn.Module, dataset: Dataset, *, noise: bool, 
 
 
 def summarize_stability(per_video: dict[str, dict[str, np.ndarray]], frames: dict[str, int], *, difficulty: int,
-                        dataset: str, layout: str, baseline: dict[str, Any] | None = None,
+                        dataset: str, layout: str, baseline: RobustnessResults | None = None,
                         baseline_name: str | None = None) -> dict[str, Any]:
     """The ``perturbation`` section of results.json from each perturbation's per-video values.
 
@@ -117,11 +117,11 @@ def summarize_stability(per_video: dict[str, dict[str, np.ndarray]], frames: dic
         "created": utc_now(),
     }
     if baseline is not None:
-        base = baseline.get("perturbation")
+        base = baseline.perturbation
         if base is None:
             raise ValueError(f"--baseline {baseline_name} has no -P results; run eval-p for the baseline model first")
-        block["flip_rate"], block["mfr"] = normalized_ratio_mean(fp, base["flip_probability"], averaged)
-        block["top5_distance_ratio"], block["mt5d"] = normalized_ratio_mean(t5, base["top5_distance"], averaged)
+        block["flip_rate"], block["mfr"] = normalized_ratio_mean(fp, base.flip_probability, averaged)
+        block["top5_distance_ratio"], block["mt5d"] = normalized_ratio_mean(t5, base.top5_distance, averaged)
         block["normalizer"] = str(baseline_name)
     return block
 
@@ -213,6 +213,6 @@ def evaluate_perturbations(cfg: EvalPConfig, *, accelerator=None) -> dict[str, A
     def plot(folder: Path) -> None:
         from .plots import plot_flip_probability
 
-        plot_flip_probability(block, folder / "flip_probability.png", title=f"{cfg.model} on {block['dataset']}")
+        plot_flip_probability(StabilityResults.from_dict(block), folder / "flip_probability.png", title=f"{cfg.model} on {block['dataset']}")
 
     return finish_evaluation(cfg, setup, results, plot)

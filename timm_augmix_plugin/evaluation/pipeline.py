@@ -24,7 +24,7 @@ from .datasets import (
     subset_indices,
 )
 from .model_loading import LoadedModel
-from .results import SCHEMA_VERSION, utc_now
+from .results import SCHEMA_VERSION, RobustnessResults, utc_now
 from .runner import Predictions, images_sha256, predict
 from .summary import summarize
 from .transforms import clean_transform, corrupted_transform, input_hw, reference_prepare
@@ -213,6 +213,6 @@ def write_plots(
         panels["clean"] = (clean.confidence, clean.correct, results["clean"])
     panels["corrupted (all corruptions & severities)"] = (corrupted.confidence, corrupted.correct, results["corrupted"])
     return [
-        plot_error_vs_severity(results, folder / "error_vs_severity.png"),
+        plot_error_vs_severity(RobustnessResults.from_dict(results), folder / "error_vs_severity.png"),
         plot_reliability(panels, folder / "reliability.png", num_bins),
     ]

@@ -1,44 +1,47 @@
-"""PNG plots of an eval-c run (matplotlib, Agg backend): error vs severity, and reliability diagrams."""
+"""PNG plots of an eval-c / eval-p run (matplotlib, Agg backend): error vs severity, reliability diagrams, and flip
+probability per perturbation. The results come typed (:class:`~timm_augmix_plugin.evaluation.results.RobustnessResults`)."""
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..utils.figures import save_figure
 from . import metrics
+from .results import RobustnessResults, StabilityResults
+
+__all__ = ["plot_error_vs_severity", "plot_flip_probability", "plot_reliability"]
 
 
-def plot_error_vs_severity(results: Mapping[str, Any], path: str | os.PathLike) -> Path:
+def plot_error_vs_severity(results: RobustnessResults, path: str | os.PathLike) -> Path:
     """One line per corruption (error % vs severity), the mean over corruptions in bold, clean error at severity 0."""
     import matplotlib
     from matplotlib.figure import Figure
 
-    severities = [int(s) for s in results["severities"]]
-    corruptions = list(results["corruptions"])
-    clean = results.get("clean_error")
+    severities = list(results.severities)
+    corruptions = list(results.corruptions)
+    clean = results.clean_error
     fig = Figure(figsize=(9, 5.5))
     ax = fig.subplots()
     cmap = matplotlib.colormaps["tab20"]
     xs = ([0] if clean is not None else []) + severities
     for i, c in enumerate(corruptions):
-        ys = ([clean] if clean is not None else []) + [results["errors"][c][str(s)] for s in severities]
+        ys = ([clean] if clean is not None else []) + [results.errors[c][s] for s in severities]
         ax.plot(xs, ys, marker="o", ms=3, lw=1.2, color=cmap(i % 20), label=c)
-    averaged = list(results.get("averaged_corruptions") or corruptions)
-    mean = [float(np.mean([results["errors"][c][str(s)] for c in averaged])) for s in severities]
+    averaged = list(results.extra.get("averaged_corruptions") or corruptions)
+    mean = [float(np.mean([results.errors[c][s] for c in averaged])) for s in severities]
     label = "mean" if len(averaged) == len(corruptions) else f"mean of the {len(averaged)} benchmark corruptions"
     ax.plot(xs, ([clean] if clean is not None else []) + mean, color="black", lw=3, marker="s", label=label)
     ax.set_xticks(xs)
     ax.set_xticklabels(["clean" if x == 0 else str(x) for x in xs])
     ax.set_xlabel("severity")
     ax.set_ylabel("top-1 error (%)")
-    title = f"{results.get('model', '')} on {results.get('dataset', '')}: mean corruption error "
-    title += f"{results['mean_corruption_error']:.2f}%"
-    if results.get("mce") is not None:
-        title += f", mCE {results['mce']:.1f}"
+    title = f"{results.model} on {results.dataset}: mean corruption error "
+    title += f"{results.mean_corruption_error:.2f}%"
+    if results.mce is not None:
+        title += f", mCE {results.mce:.1f}"
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=1, loc="center left", bbox_to_anchor=(1.01, 0.5))
@@ -95,17 +98,17 @@ def plot_reliability(
     return save_figure(fig, path, dpi=120)
 
 
-def plot_flip_probability(block: Mapping[str, Any], path: str | os.PathLike, title: str = "") -> Path:
+def plot_flip_probability(block: StabilityResults, path: str | os.PathLike, title: str = "") -> Path:
     """-P stability of one run: flip probability (%) per perturbation, the mean over the averaged ones dashed."""
     from matplotlib.figure import Figure
 
-    names = list(block["perturbations"])
+    names = list(block.perturbations)
     fig = Figure(figsize=(8, 4.5))
     ax = fig.subplots()
-    values = [block["flip_probability"][n] for n in names]
+    values = [block.flip_probability[n] for n in names]
     ax.bar(np.arange(len(names)), values, color="tab:blue")
-    ax.axhline(block["mean_flip_probability"], color="black", ls="--", lw=1,
-               label=f"mFP {block['mean_flip_probability']:.2f}% (over {len(block['averaged_perturbations'])})")
+    ax.axhline(block.mean_flip_probability, color="black", ls="--", lw=1,
+               label=f"mFP {block.mean_flip_probability:.2f}% (over {len(block.averaged_perturbations)})")
     ax.set_xticks(np.arange(len(names)))
     ax.set_xticklabels([n.replace("_", " ") for n in names], rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("flip probability (%)")

@@ -28,6 +28,11 @@ Schema version 2 adds the optional ``perturbation`` section written by ``eval-p`
       normalizer: "<baseline results path>" | null
 
 Version 1 files (eval-c before -P existed) are still read.
+
+:func:`load_results` is the one reader of results files: it validates a document and returns its typed view,
+:class:`RobustnessResults` (with the -P section as :class:`StabilityResults`), which cards, ``compare`` and the plots
+read. :func:`write_results` writes a document; :func:`read_results` gives the validated document itself, for a
+writer that adds to it (``eval-p``).
 """
 from __future__ import annotations
 
@@ -36,9 +41,14 @@ import math
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+__all__ = ["CALIBRATION_KEYS", "SCHEMA_VERSION", "STYLES", "SUPPORTED_SCHEMA_VERSIONS", "RobustnessResults",
+           "StabilityResults", "load_results", "perturbation_problems", "read_results", "utc_now", "validate_results",
+           "validation_problems", "write_results"]
 
 SCHEMA_VERSION = 2
 #: Versions read (1: eval-c only; 2: adds the optional -P ``perturbation`` section).
@@ -177,7 +187,7 @@ def _perturbation_only_problems(results: Mapping[str, Any]) -> list[str]:
     return problems + perturbation_problems(results["perturbation"])
 
 
-def has_corruption_results(results: Mapping[str, Any]) -> bool:
+def _has_corruption_results(results: Mapping[str, Any]) -> bool:
     """Whether a (valid) results document holds eval-c results (a -P-only document does not)."""
     return "corruptions" in results
 
@@ -187,7 +197,7 @@ def validation_problems(results: Mapping[str, Any]) -> list[str]:
     problems: list[str] = []
     if not isinstance(results, Mapping):
         return [f"results must be a JSON object, got {type(results).__name__}"]
-    if "perturbation" in results and not has_corruption_results(results):
+    if "perturbation" in results and not _has_corruption_results(results):
         return _perturbation_only_problems(results)
     for key, types in _REQUIRED.items():
         if key not in results:
@@ -285,22 +295,242 @@ def write_results(results: Mapping[str, Any], path: str | os.PathLike) -> Path:
 
 
 def read_results(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and validate a results.json.
+    """The validated document of a results.json, as stored (:attr:`RobustnessResults.raw` of :func:`load_results`).
 
     Raises:
         FileNotFoundError: missing file.
-        ValueError: not JSON, or not schema version 1.
+        ValueError: not JSON, or not a results document of a supported schema version.
+    """
+    return load_results(path).raw
+
+
+def load_results(path: str | os.PathLike) -> RobustnessResults:
+    """Read and validate a results.json (schema v1 or v2, -C and/or -P results) into its typed view.
+
+    Raises:
+        FileNotFoundError: missing file.
+        ValueError: not JSON, or not a results document of a supported schema version.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"results file {path} does not exist; create it with `timm-augmix eval-c --out {path}`")
     try:
         with open(path, encoding="utf-8") as fh:
-            results = json.load(fh)
+            data = json.load(fh)
     except json.JSONDecodeError as err:
         raise ValueError(f"{path} is not valid JSON ({err})") from None
-    try:
-        validate_results(results)
-    except ValueError as err:
-        raise ValueError(f"{path}: {err}") from None
-    return results
+    return RobustnessResults.from_dict(data, source=str(path))
+
+
+# ---- the typed view ------------------------------------------------------------------------------------------------
+
+#: Keys of the ``perturbation`` section with a typed field; the others are kept in ``StabilityResults.extra``.
+_STABILITY_KEYS = frozenset({
+    "dataset", "layout", "perturbations", "frames", "difficulty", "num_videos", "flip_probability", "top5_distance",
+    "averaged_perturbations", "mean_flip_probability", "mean_top5_distance", "flip_rate", "top5_distance_ratio",
+    "mfr", "mt5d", "normalizer",
+})
+
+
+@dataclass(frozen=True)
+class StabilityResults:
+    """The -P section (``perturbation``) of a results document, validated (written by ``eval-p``).
+
+    Attributes:
+        dataset: Slug of the -P set, e.g. ``cifar10-p`` or ``cifar10-p-generated``.
+        layout: How the sequences were read (files or generated).
+        perturbations: Perturbation names in evaluation order.
+        frames: Frames per sequence, per perturbation.
+        difficulty: Frame distance of the compared pairs (noise sequences compare with the first frame).
+        num_videos: Sequences per perturbation.
+        flip_probability: Flip probability per perturbation, in percent.
+        top5_distance: Mean top-5 distance per perturbation.
+        averaged_perturbations: The perturbations the means are over.
+        mean_flip_probability: mFP (unnormalised), in percent.
+        mean_top5_distance: Mean top-5 distance (unnormalised).
+        flip_rate, top5_distance_ratio: Per perturbation against the ``normalizer``, in percent (None without one).
+        mfr, mt5d: Their means (None without a normalizer).
+        normalizer: The baseline results the ratios divide by, or None.
+        extra: The section's other keys (e.g. ``source``).
+    """
+
+    dataset: str
+    layout: str
+    perturbations: tuple[str, ...]
+    frames: dict[str, int]
+    difficulty: int
+    num_videos: int
+    flip_probability: dict[str, float]
+    top5_distance: dict[str, float]
+    averaged_perturbations: tuple[str, ...]
+    mean_flip_probability: float
+    mean_top5_distance: float
+    flip_rate: dict[str, float] | None = None
+    top5_distance_ratio: dict[str, float] | None = None
+    mfr: float | None = None
+    mt5d: float | None = None
+    normalizer: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, block: Mapping[str, Any]) -> StabilityResults:
+        """Validate a ``perturbation`` section (:func:`perturbation_problems`) and type it.
+
+        Raises:
+            ValueError: listing every way ``block`` is malformed.
+        """
+        problems = perturbation_problems(block)
+        if problems:
+            raise ValueError("invalid -P results section:\n  - " + "\n  - ".join(problems))
+        return cls._from_valid(block)
+
+    @classmethod
+    def _from_valid(cls, block: Mapping[str, Any]) -> StabilityResults:
+        names = tuple(block["perturbations"])
+        ratios = {key: None if block.get(key) is None else {n: float(v) for n, v in block[key].items()}
+                  for key in ("flip_rate", "top5_distance_ratio")}
+        return cls(
+            dataset=block["dataset"], layout=block["layout"], perturbations=names,
+            frames={n: int(block["frames"][n]) for n in names}, difficulty=int(block["difficulty"]),
+            num_videos=int(block["num_videos"]),
+            flip_probability={n: float(block["flip_probability"][n]) for n in names},
+            top5_distance={n: float(block["top5_distance"][n]) for n in names},
+            averaged_perturbations=tuple(block["averaged_perturbations"]),
+            mean_flip_probability=float(block["mean_flip_probability"]),
+            mean_top5_distance=float(block["mean_top5_distance"]),
+            mfr=_optional_float(block.get("mfr")), mt5d=_optional_float(block.get("mt5d")),
+            normalizer=block.get("normalizer"), extra={k: v for k, v in block.items() if k not in _STABILITY_KEYS},
+            **ratios,
+        )
+
+
+#: Top-level keys with a typed field below; every other key of the document is kept in ``RobustnessResults.extra``.
+_TYPED_KEYS = frozenset({
+    *_REQUIRED, "evaluated_images_sha256", "perturbation",
+})
+
+
+@dataclass(frozen=True)
+class RobustnessResults:
+    """A results.json of ``eval-c`` and/or ``eval-p``, validated and typed (what :func:`load_results` returns).
+
+    The -C fields are empty (``corruptions == ()``, numbers None) in a document with only -P results; see
+    :attr:`has_corruption_results`.
+
+    Attributes:
+        raw: The whole JSON document as read (kept so a card folder carries it unchanged).
+        schema_version: 1 or 2.
+        model: The model spec evaluated.
+        architecture: Its timm architecture.
+        num_classes: Its classifier size.
+        weights_sha256: Content hash of the evaluated weights (``state_dict_sha256``).
+        plugin_version: Version of the plugin that wrote the document.
+        created: When it was written (ISO-8601 UTC).
+        dataset: Slug of the -C dataset, e.g. ``cifar10-c`` (None without -C results).
+        benchmark_style: ``cifar`` (unnormalised mean corruption error) or ``imagenet`` (AlexNet-normalised mCE).
+        corruptions: Corruption names in evaluation order.
+        severities: Severity levels, e.g. ``(1, 2, 3, 4, 5)``.
+        clean_error: Top-1 error on the clean test set, in percent (None when eval-c skipped the clean set).
+        errors: ``errors[corruption][severity]`` top-1 error in percent (severity keys are ints here).
+        corruption_errors: Mean error over severities per corruption, in percent.
+        mean_corruption_error: Mean of ``corruption_errors`` over the benchmark corruptions, in percent.
+        mce: Normalised mCE (AlexNet or a baseline) or None.
+        relative_mce: Relative mCE or None.
+        mce_normalizer: ``alexnet``, the baseline results path, or None.
+        clean: Metrics on the clean set: ``error``, ``rms_calibration_error``, ``ece`` (percent), ``nll`` (nats);
+            None when eval-c skipped the clean set.
+        corrupted: The same metrics over all corrupted images.
+        num_clean_samples, num_corrupted_samples: Images evaluated.
+        evaluated_images_sha256: ``corrupted`` / ``clean`` hashes of the evaluated images (None in older files).
+        perturbation: The -P section, or None.
+        extra: The document's other keys (``source``, ``averaged_corruptions``, ...).
+    """
+
+    raw: dict[str, Any]
+    schema_version: int
+    model: str
+    architecture: str
+    num_classes: int
+    weights_sha256: str
+    plugin_version: str
+    created: str
+    corruptions: tuple[str, ...] = ()
+    severities: tuple[int, ...] = ()
+    dataset: str | None = None
+    benchmark_style: str | None = None
+    clean_error: float | None = None
+    errors: dict[str, dict[int, float]] = field(default_factory=dict)
+    corruption_errors: dict[str, float] = field(default_factory=dict)
+    mean_corruption_error: float | None = None
+    mce: float | None = None
+    relative_mce: float | None = None
+    mce_normalizer: str | None = None
+    clean: dict[str, float] | None = None
+    corrupted: dict[str, float] | None = None
+    num_clean_samples: int = 0
+    num_corrupted_samples: int = 0
+    evaluated_images_sha256: dict[str, str | None] | None = None
+    perturbation: StabilityResults | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_corruption_results(self) -> bool:
+        """Whether the document holds eval-c results (a -P-only document does not)."""
+        return bool(self.corruptions)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "results") -> RobustnessResults:
+        """Validate a results document (:func:`validate_results`) and type it; ``source`` names it in errors.
+
+        Raises:
+            ValueError: listing every way ``data`` departs from the schema.
+        """
+        try:
+            validate_results(data)
+        except ValueError as err:
+            raise ValueError(f"{source}: {err}") from None
+        return cls._from_valid(dict(data))
+
+    @classmethod
+    def _from_valid(cls, data: dict[str, Any]) -> RobustnessResults:
+        common: dict[str, Any] = {
+            "raw": data, "schema_version": int(data["schema_version"]), "model": data["model"],
+            "architecture": data["architecture"], "num_classes": int(data["num_classes"]),
+            "weights_sha256": data["weights_sha256"], "plugin_version": data["plugin_version"],
+            "created": data["created"],
+            "perturbation": None if data.get("perturbation") is None else StabilityResults._from_valid(
+                data["perturbation"]),
+            "extra": {k: v for k, v in data.items() if k not in _TYPED_KEYS},
+        }
+        if not _has_corruption_results(data):
+            return cls(**common)
+        corruptions = tuple(str(c) for c in data["corruptions"])
+        hashes = data.get("evaluated_images_sha256")
+        return cls(
+            **common,
+            dataset=str(data["dataset"]),
+            benchmark_style=data["benchmark_style"],
+            corruptions=corruptions,
+            severities=tuple(int(s) for s in data["severities"]),
+            clean_error=_optional_float(data["clean_error"]),
+            errors={c: {int(s): float(v) for s, v in data["errors"][c].items()} for c in corruptions},
+            corruption_errors={c: float(data["corruption_errors"][c]) for c in corruptions},
+            mean_corruption_error=float(data["mean_corruption_error"]),
+            mce=_optional_float(data["mce"]),
+            relative_mce=_optional_float(data["relative_mce"]),
+            mce_normalizer=data["mce_normalizer"],
+            clean=None if data["clean"] is None else _floats(data["clean"]),
+            corrupted=_floats(data["corrupted"]),
+            num_clean_samples=int(data["num_clean_samples"]),
+            num_corrupted_samples=int(data["num_corrupted_samples"]),
+            evaluated_images_sha256=None if hashes is None else dict(hashes),
+        )
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _floats(section: Mapping[str, Any]) -> dict[str, float]:
+    """The numeric metrics of a validated ``clean``/``corrupted`` block."""
+    return {k: float(v) for k, v in section.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

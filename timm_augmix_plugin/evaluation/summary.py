@@ -6,8 +6,12 @@ from typing import Any
 
 import numpy as np
 
+from ..corruptions.params import BENCHMARK_CORRUPTIONS
 from . import metrics
+from .results import RobustnessResults
 from .runner import Predictions
+
+__all__ = ["ALEXNET", "baseline_reference", "split_errors", "summarize"]
 
 ALEXNET = "alexnet"
 
@@ -40,14 +44,14 @@ def _calibration(predictions: Predictions, calibration: Mapping[str, Any]) -> di
     )
 
 
-def baseline_reference(baseline: Mapping[str, Any], corruptions: Sequence[str], severities: Sequence[int]) -> dict:
+def baseline_reference(baseline: RobustnessResults, corruptions: Sequence[str], severities: Sequence[int]) -> dict:
     """Per-severity errors and clean error of a baseline results.json, checked to cover what is being evaluated.
 
     Raises:
         ValueError: listing the corruptions/severities the baseline lacks.
     """
     missing = [
-        f"{c}/{s}" for c in corruptions for s in severities if str(s) not in baseline.get("errors", {}).get(c, {})
+        f"{c}/{s}" for c in corruptions for s in severities if s not in baseline.errors.get(c, {})
     ]
     if missing:
         raise ValueError(
@@ -55,8 +59,8 @@ def baseline_reference(baseline: Mapping[str, Any], corruptions: Sequence[str], 
             f"{', '.join(missing[:20])}"
             f"{' ...' if len(missing) > 20 else ''}; evaluate the baseline model on the same corruptions and severities"
         )
-    errors = {c: {s: float(baseline["errors"][c][str(s)]) for s in severities} for c in corruptions}
-    return {"errors": errors, "clean_error": baseline.get("clean_error")}
+    errors = {c: {s: baseline.errors[c][s] for s in severities} for c in corruptions}
+    return {"errors": errors, "clean_error": baseline.clean_error}
 
 
 def summarize(
@@ -68,7 +72,7 @@ def summarize(
     severities: Sequence[int],
     benchmark_style: str,
     calibration: Mapping[str, Any],
-    baseline: Mapping[str, Any] | None = None,
+    baseline: RobustnessResults | None = None,
     baseline_name: str | None = None,
 ) -> dict[str, Any]:
     """The metric part of results.json.
@@ -80,11 +84,12 @@ def summarize(
         corruptions, severities: what was evaluated, in order.
         benchmark_style: ``"cifar"`` (mCE only against a baseline) or ``"imagenet"`` (mCE against AlexNet by default).
         calibration: ``rms_method``, ``rms_bin_size``, ``ece_bins``.
-        baseline: a baseline results.json to normalise CE by (overrides AlexNet); ``baseline_name`` is recorded.
+        baseline: a baseline's results (:func:`~.results.load_results`) to normalise CE by (overrides AlexNet);
+            ``baseline_name`` is recorded.
     """
     errors = split_errors(corrupted, groups)
     corruption_errors = {c: metrics.mean_over_severities(errors[c]) for c in corruptions}
-    benchmark = [c for c in corruptions if c in metrics.BENCHMARK_CORRUPTIONS]
+    benchmark = [c for c in corruptions if c in BENCHMARK_CORRUPTIONS]
     averaged = benchmark or list(corruptions)
     clean_error = None if clean is None else metrics.error_rate(clean.correct)
 

@@ -10,11 +10,13 @@ from typing import Any
 
 import yaml
 
+from ..utils.checkpoints import CONFIG_FILE, WEIGHTS_FILE
 from ..utils.weights_hash import file_weights_sha256
 from ._card import PlotFile, render_model_card
 from ._checkpoint import is_plugin_architecture, load_checkpoint
-from ._hashing import CARD_FILE, CONFIG_FILE, RESULTS_FILE, WEIGHTS_FILE, check_same_weights
-from ._results import load_results
+from ._hashing import CARD_FILE, RESULTS_FILE, check_same_weights, load_card_results
+
+__all__ = ["GENERATED_FILES", "PLOT_FILES", "build_hub_folder", "find_recipe"]
 
 # The eval-c plots copied from next to results.json when present, with their captions in the card.
 PLOT_FILES: tuple[PlotFile, ...] = (
@@ -91,7 +93,7 @@ def build_hub_folder(
     from .. import __version__
 
     out = Path(out)
-    parsed = load_results(results)
+    parsed = load_card_results(results)
     if dataset:
         parsed = dataclasses.replace(parsed, dataset=dataset)
     loaded = load_checkpoint(  # both are ignored for a save_for_hf folder, whose config.json decides

@@ -7,10 +7,12 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from ..evaluation.results import RobustnessResults, StabilityResults
 from ._datasets import benchmark_names, perturbation_names
 from ._hashing import CARD_HASH_KEY
-from ._results import RobustnessResults
 from ._template import MODEL_CARD_TEMPLATE
+
+__all__ = ["BASE_TAGS", "METRIC_NAMES", "TASK_NAME", "TASK_TYPE", "PlotFile", "build_card_data", "render_model_card"]
 
 TASK_TYPE = "image-classification"
 TASK_NAME = "Image Classification"
@@ -52,7 +54,7 @@ def build_card_data(
     """
     names = benchmark_names(results.dataset)
 
-    normalizer = _normalizer_label(results.raw.get("mce_normalizer"))
+    normalizer = _normalizer_label(results.mce_normalizer)
 
     def result(metric: str, value: float, *, clean: bool) -> EvalResult:
         name = METRIC_NAMES[metric]
@@ -80,12 +82,13 @@ def build_card_data(
 
     tags = list(dict.fromkeys((*BASE_TAGS, names.clean_id.split("/")[-1], names.corrupted_id)))
     metrics = ["error", "mean_corruption_error", "rms_calibration_error"]
-    stability = results.raw.get("perturbation")
+    stability = results.perturbation
     if stability is not None:  # -P results (eval-p): mFP and mean top-5 distance, mFR / mT5D when normalised
-        p_id, p_name = perturbation_names(stability["dataset"])
-        p_normalizer = _normalizer_label(stability.get("normalizer"))
+        p_id, p_name = perturbation_names(stability.dataset)
+        p_normalizer = _normalizer_label(stability.normalizer)
         for metric in ("mean_flip_probability", "mean_top5_distance", "mfr", "mt5d"):
-            if stability.get(metric) is None:
+            value = getattr(stability, metric)
+            if value is None:
                 continue
             name = METRIC_NAMES[metric]
             if metric in ("mfr", "mt5d"):
@@ -93,7 +96,7 @@ def build_card_data(
             eval_results.append(EvalResult(
                 task_type=TASK_TYPE, task_name=TASK_NAME, dataset_type=p_id, dataset_name=p_name,
                 dataset_split="test", metric_type=metric, metric_name=name,
-                metric_value=round(float(stability[metric]), 4)))
+                metric_value=round(float(value), 4)))
             metrics.append(metric)
         tags = list(dict.fromkeys((*tags, "perturbation-stability", p_id)))
     return ModelCardData(
@@ -148,7 +151,7 @@ def render_model_card(
                              "value": _pct(results.clean_error)})
     summary_rows.append({"label": "Mean corruption error (%, unnormalised)", "dataset": names.corrupted_name,
                          "value": _pct(results.mean_corruption_error)})
-    normalizer = _normalizer_label(results.raw.get("mce_normalizer"))
+    normalizer = _normalizer_label(results.mce_normalizer)
     if results.mce is not None:
         summary_rows.append({"label": f"mCE (%, normalised by {normalizer})", "dataset": names.corrupted_name,
                              "value": _pct(results.mce)})
@@ -181,7 +184,7 @@ def render_model_card(
         _pct(sum(results.errors[name][s] for name in results.corruptions) / len(results.corruptions))
         for s in results.severities
     ]
-    stability = _stability_context(results.raw.get("perturbation"))
+    stability = _stability_context(results.perturbation)
     if stability is not None:
         summary_rows.append({"label": "Mean flip probability (%, mFP)", "dataset": stability["name"],
                              "value": stability["mean_flip_probability"]})
@@ -195,7 +198,6 @@ def render_model_card(
         str(pretrained_cfg.get("crop_pct", "")),
         str(pretrained_cfg.get("interpolation", "")),
     ]
-    raw = results.raw
     return ModelCard.from_template(
         card_data,
         template_str=MODEL_CARD_TEMPLATE,
@@ -218,29 +220,29 @@ def render_model_card(
         preprocessing=preprocessing,
         recipe_text=recipe_text.rstrip("\n"),
         weights_sha256=results.weights_sha256,
-        num_clean_samples=raw.get("num_clean_samples", "not recorded"),
-        num_corrupted_samples=raw.get("num_corrupted_samples", "not recorded"),
-        created=raw.get("created", "not recorded"),
+        num_clean_samples=results.num_clean_samples,
+        num_corrupted_samples=results.num_corrupted_samples,
+        created=results.created,
         stability=stability,
     )
 
 
-def _stability_context(block: dict[str, Any] | None) -> dict[str, Any] | None:
+def _stability_context(block: StabilityResults | None) -> dict[str, Any] | None:
     """What the card body shows of a results ``perturbation`` section (None when there is none)."""
     if block is None:
         return None
-    _, name = perturbation_names(block["dataset"])
-    averaged = block["averaged_perturbations"]
-    rows = [{"name": n, "frames": block["frames"][n], "flip": _pct(block["flip_probability"][n]),
-             "top5": f"{block['top5_distance'][n]:.3f}", "averaged": n in averaged}
-            for n in block["perturbations"]]
-    has_ratio = block.get("mfr") is not None
+    _, name = perturbation_names(block.dataset)
+    averaged = block.averaged_perturbations
+    rows = [{"name": n, "frames": block.frames[n], "flip": _pct(block.flip_probability[n]),
+             "top5": f"{block.top5_distance[n]:.3f}", "averaged": n in averaged}
+            for n in block.perturbations]
+    has_ratio = block.mfr is not None
     return {
-        "name": name, "rows": rows, "num_videos": block["num_videos"], "difficulty": block["difficulty"],
-        "mean_flip_probability": _pct(block["mean_flip_probability"]),
-        "mean_top5_distance": f"{block['mean_top5_distance']:.3f}", "num_averaged": len(averaged),
-        "mfr": _pct(block["mfr"]) if has_ratio else None, "mt5d": _pct(block["mt5d"]) if has_ratio else None,
-        "normalizer": _normalizer_label(block.get("normalizer")) if has_ratio else None,
+        "name": name, "rows": rows, "num_videos": block.num_videos, "difficulty": block.difficulty,
+        "mean_flip_probability": _pct(block.mean_flip_probability),
+        "mean_top5_distance": f"{block.mean_top5_distance:.3f}", "num_averaged": len(averaged),
+        "mfr": _pct(block.mfr) if has_ratio else None, "mt5d": _pct(block.mt5d) if has_ratio else None,
+        "normalizer": _normalizer_label(block.normalizer) if has_ratio else None,
     }
 
 

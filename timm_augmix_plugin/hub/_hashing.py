@@ -3,13 +3,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..evaluation.results import RobustnessResults, load_results
+from ..utils.checkpoints import CONFIG_FILE, WEIGHTS_FILE
 from ..utils.weights_hash import file_weights_sha256
 
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
+__all__ = ["CARD_FILE", "CARD_HASH_KEY", "RESULTS_FILE", "WeightsMismatchError", "check_same_weights",
+           "load_card_results", "verify_hub_folder"]
+
 RESULTS_FILE = "results.json"
 CARD_FILE = "README.md"
 CARD_HASH_KEY = "weights_sha256"
+
+
+def load_card_results(path: str | Path) -> RobustnessResults:
+    """Read a results.json for a card: :func:`~timm_augmix_plugin.evaluation.load_results`, which must hold eval-c
+    results (the -P section is optional).
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ValueError: It is not valid JSON, not a results document, or holds only -P results.
+    """
+    results = load_results(path)
+    if not results.has_corruption_results:
+        raise ValueError(f"{path} holds only -P results; a card needs eval-c results: run `timm-augmix eval-c ... --out "
+                         f"{path}` first, then `timm-augmix eval-p ... --out {path}` adds the -P section to it")
+    return results
 
 
 class WeightsMismatchError(ValueError):
@@ -46,8 +64,6 @@ def verify_hub_folder(folder: str | Path) -> str:
     """
     from huggingface_hub import ModelCard
 
-    from ._results import load_results
-
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(
@@ -59,7 +75,7 @@ def verify_hub_folder(folder: str | Path) -> str:
             f"{folder} lacks {missing}; it is not a folder built by `timm-augmix card`. Rebuild it with that command."
         )
     actual = file_weights_sha256(str(folder / WEIGHTS_FILE))
-    results = load_results(folder / RESULTS_FILE)
+    results = load_card_results(folder / RESULTS_FILE)
     check_same_weights(results.weights_sha256, actual, expected_from=str(folder / RESULTS_FILE),
                        actual_from=str(folder / WEIGHTS_FILE))
     card = ModelCard.load(folder / CARD_FILE)

@@ -11,8 +11,9 @@ from typing import Any
 
 from ._build import GENERATED_FILES
 from ._datasets import benchmark_names
-from ._hashing import RESULTS_FILE, verify_hub_folder
-from ._results import load_results
+from ._hashing import RESULTS_FILE, load_card_results, verify_hub_folder
+
+__all__ = ["PublishPlan", "plan_publish", "publish_hub_folder"]
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def plan_publish(
             "edited: remove them, or rebuild the folder with `timm-augmix card ... --overwrite`."
         )
     if commit_message is None:
-        results = load_results(folder / RESULTS_FILE)
+        results = load_card_results(folder / RESULTS_FILE)
         names = benchmark_names(results.dataset)
         headline = (f"mCE {results.mce:.2f}" if results.mce is not None
                     else f"mean corruption error {results.mean_corruption_error:.2f}%")
@@ -104,33 +105,28 @@ def publish_hub_folder(
         folder: str | Path,
         repo_id: str,
         *,
-        private: bool = False,
-        revision: str | None = None,
-        create_pr: bool = False,
-        commit_message: str | None = None,
         token: str | None = None,
         dry_run: bool = False,
+        **options: Any,
 ) -> tuple[PublishPlan, Any]:
     """Upload a folder built by ``timm-augmix card`` to a Hub model repository.
 
-    Creates the repository (and the ``revision`` branch) when missing, then uploads exactly the files of the plan
-    in one commit. The token comes from ``token`` or huggingface_hub's usual places (``HF_TOKEN``, ``hf auth login``).
+    Plans the upload with :func:`plan_publish` (``options``: its ``private``, ``revision``, ``create_pr`` and
+    ``commit_message``), creates the repository (and the ``revision`` branch) when missing, then uploads exactly the
+    files of the plan in one commit. The token comes from ``token`` or huggingface_hub's usual places (``HF_TOKEN``,
+    ``hf auth login``).
 
     Args:
         folder: The card folder.
         repo_id: ``org/name`` of the target repository.
-        private: Create the repository as private (otherwise the namespace's default visibility applies).
-        revision: Branch to commit to (created from the default branch when missing).
-        create_pr: Open a pull request instead of committing directly.
-        commit_message: Commit title; a summary of the results by default.
         token: Hub token; None uses the stored one.
         dry_run: Only check and plan; nothing is sent.
+        **options: Passed to :func:`plan_publish` (private repository, target branch, pull request, commit title).
 
     Returns:
         The plan and the ``CommitInfo`` from huggingface_hub (None for a dry run).
     """
-    plan = plan_publish(folder, repo_id, private=private, revision=revision, create_pr=create_pr,
-                        commit_message=commit_message)
+    plan = plan_publish(folder, repo_id, **options)
     if dry_run:
         return plan, None
     from huggingface_hub import HfApi
@@ -139,16 +135,16 @@ def publish_hub_folder(
 
     api = HfApi(token=token, library_name="timm-augmix-plugin", library_version=__version__)
     # private=None leaves the visibility to the Hub (the namespace's default) unless --private was asked for
-    repo_url = api.create_repo(plan.repo_id, repo_type="model", private=True if private else None, exist_ok=True)
+    repo_url = api.create_repo(plan.repo_id, repo_type="model", private=True if plan.private else None, exist_ok=True)
     repo_id = getattr(repo_url, "repo_id", None) or plan.repo_id
-    if revision is not None:
-        api.create_branch(repo_id, branch=revision, repo_type="model", exist_ok=True)
+    if plan.revision is not None:
+        api.create_branch(repo_id, branch=plan.revision, repo_type="model", exist_ok=True)
     commit = api.upload_folder(
         repo_id=repo_id,
         folder_path=plan.folder,
         repo_type="model",
-        revision=revision,
-        create_pr=create_pr,
+        revision=plan.revision,
+        create_pr=plan.create_pr,
         commit_message=plan.commit_message,
         allow_patterns=[path for path, _ in plan.files],
     )

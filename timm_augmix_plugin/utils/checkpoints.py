@@ -28,6 +28,8 @@ from torch import nn
 
 from .weights_hash import state_dict_sha256
 
+#: The weights and config files of a timm ``save_for_hf`` folder (training's ``<out>/final``, a card folder); every
+#: module that names them imports them from here.
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 PICKLE_SUFFIXES = (".bin", ".pth", ".pt", ".pth.tar", ".ckpt")
