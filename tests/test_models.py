@@ -524,11 +524,12 @@ def test_name_owned_by_another_package_is_left_alone(monkeypatch) -> None:
     assert _registry._model_entrypoints["wrn16_1"] is augmix_cifar.wrn16_1
 
 
-def test_uninstall_without_timms_clear_helper(monkeypatch) -> None:
-    """The hand-written fallback (timm versions without ``_clear_model_entries``) removes the same entries."""
+def test_uninstall_relies_on_timms_clear_helper() -> None:
+    """timm >= 1.0.31 (the pin) has ``_clear_model_entries``; uninstall uses it (no hand-written fallback)."""
+    assert callable(_registry._clear_model_entries)
     timm_augmix_plugin.uninstall()
     without = _registry_snapshot()
     timm_augmix_plugin.install()
-    monkeypatch.delattr(_registry, "_clear_model_entries")
     timm_augmix_plugin.uninstall()
     assert _registry_snapshot() == without
+    timm_augmix_plugin.install()
