@@ -88,6 +88,22 @@ def test_forward_intermediates(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", FAST)
+def test_grad_checkpointing_runs_the_stages_to_the_same_features(name: str) -> None:
+    """With gradient checkpointing ``forward_features`` runs the ``forward_intermediates`` stages: same map, and
+    the gradient reaches the input."""
+    model = timm.create_model(name).eval()
+    x = _x()
+    with torch.no_grad():
+        ref = model.forward_features(x)
+    model.set_grad_checkpointing()
+    x.requires_grad_(True)
+    out = model.forward_features(x)
+    torch.testing.assert_close(out, ref)
+    out.sum().backward()
+    assert x.grad is not None
+
+
+@pytest.mark.parametrize("name", FAST)
 def test_prune_intermediate_layers_keeps_the_taken_maps(name: str) -> None:
     model = timm.create_model(name).eval()
     x = _x()

@@ -360,6 +360,25 @@ def test_other_models_bad_arguments() -> None:
         AllConvNet(pool_drop_rate=1.0)
     with pytest.raises(ValueError, match="paper"):
         timm.create_model("wrn16_1", global_pool="paper")  # the AllConvNet window pool only
+    with pytest.raises(ValueError, match="cardinality"):
+        CifarResNeXt(cardinality=0)  # checked by the bottleneck blocks
+    with pytest.raises(ValueError, match="in_chans"):
+        AllConvNet(in_chans=0)
+
+
+@pytest.mark.parametrize(("depth", "step", "offset", "units"), [(40, 6, 4, 6), (29, 9, 2, 3), (10, 6, 4, 1)])
+def test_check_depth_returns_the_units(depth: int, step: int, offset: int, units: int) -> None:
+    from timm_augmix_plugin.models._base import check_depth
+
+    assert check_depth(depth, step, offset, "Net", "e.g. 10") == units
+
+
+@pytest.mark.parametrize("depth", [4, 41, 0, 2.0, True])
+def test_check_depth_rejects_other_depths(depth) -> None:
+    from timm_augmix_plugin.models._base import check_depth
+
+    with pytest.raises(ValueError, match="depth"):
+        check_depth(depth, 6, 4, "Net", "e.g. 10")
     model = timm.create_model("wrn16_1")
     with pytest.raises(ValueError, match="num_classes"):
         model.reset_classifier(-3)
@@ -524,11 +543,12 @@ def test_name_owned_by_another_package_is_left_alone(monkeypatch) -> None:
     assert _registry._model_entrypoints["wrn16_1"] is augmix_cifar.wrn16_1
 
 
-def test_uninstall_without_timms_clear_helper(monkeypatch) -> None:
-    """The hand-written fallback (timm versions without ``_clear_model_entries``) removes the same entries."""
+def test_uninstall_relies_on_timms_clear_helper() -> None:
+    """timm >= 1.0.31 (the pin) has ``_clear_model_entries``; uninstall uses it (no hand-written fallback)."""
+    assert callable(_registry._clear_model_entries)
     timm_augmix_plugin.uninstall()
     without = _registry_snapshot()
     timm_augmix_plugin.install()
-    monkeypatch.delattr(_registry, "_clear_model_entries")
     timm_augmix_plugin.uninstall()
     assert _registry_snapshot() == without
+    timm_augmix_plugin.install()

@@ -377,3 +377,19 @@ def test_objective_without_jsd_applies_the_loss_to_every_split(tmp_path):
     assert parts == {"base": loss.detach()}
     with pytest.raises(ValueError, match="split-major"):
         Objective(recipe)(logits[:5], target)
+
+
+def test_build_optimizer_and_scheduler_follow_the_recipe(tmp_path):
+    """The one place both trainers build the optimizer and the per-update schedule from a recipe."""
+    recipe = tiny_recipe(tmp_path, "standard", optim={"lr": 0.05, "weight_decay": 1e-4},
+                         sched={"name": "cosine", "min_lr": 1e-4}, train={"epochs": 2})
+    model = torch.nn.Linear(3, 2)
+    optimizer = engine.build_optimizer(recipe, model)
+    assert optimizer.param_groups[0]["lr"] == 0.05
+    scheduler = engine.build_scheduler(recipe, optimizer, updates_per_epoch=4)
+    scheduler.step_update(num_updates=0)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.05)
+    scheduler.step_update(num_updates=8)  # the end of the 2-epoch cosine
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+    none = tiny_recipe(tmp_path, "standard", sched={"name": "none"})
+    assert engine.build_scheduler(none, optimizer, updates_per_epoch=4) is None

@@ -26,10 +26,11 @@ def _split_target(target: torch.Tensor, num_splits: int, split_size: int) -> tor
         f"expected {split_size} (one per sample) or {split_size * num_splits} (repeated per split).")
 
 
-def js_divergence(probs: list[torch.Tensor], reduce_dims: tuple[int, ...] = (1,)) -> torch.Tensor:
-    """Generalised Jensen-Shannon divergence of categorical distributions (probabilities along dim 1).
+def js_divergence(probs: list[torch.Tensor]) -> torch.Tensor:
+    """Generalised Jensen-Shannon divergence of distributions (probabilities along dim 1), the one JS formula.
 
-    Each KL term is summed over ``reduce_dims`` and averaged over the batch ('batchmean'), then the terms are averaged.
+    Each KL term is summed over every non-batch dim and averaged over the batch ('batchmean'), then the terms are
+    averaged: (B, C) softmax outputs give timm's ``JsdCrossEntropy`` term; (B, 2, C) Bernoulli pairs sum over classes.
     """
     log_mixture = torch.clamp(torch.stack(probs).mean(0), MIXTURE_CLAMP, 1).log()
     batch = probs[0].shape[0]

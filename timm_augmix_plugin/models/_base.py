@@ -19,7 +19,8 @@ from timm.models._features import feature_take_indices
 from timm.models._manipulate import checkpoint_seq
 from torch import nn
 
-__all__ = ["GLOBAL_POOL_TYPES", "CifarClassifierBase", "FixedWindowAvgPool", "init_paper_weights", "check_positive_int"]
+__all__ = ["GLOBAL_POOL_TYPES", "CifarClassifierBase", "FixedWindowAvgPool", "check_depth", "check_num_classes",
+           "check_positive_int", "check_rate", "init_paper_weights"]
 
 #: Pool types accepted by every model (timm's ``SelectAdaptivePool2d`` names; ``''`` keeps the spatial map).
 GLOBAL_POOL_TYPES: tuple[str, ...] = ("", "avg", "max", "avgmax", "catavgmax", "fast")
@@ -30,6 +31,18 @@ def check_positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     return value
+
+
+def check_depth(depth: Any, step: int, offset: int, network: str, hint: str) -> int:
+    """The number of units ``n`` of a network whose depth must be ``step * n + offset`` with ``n >= 1``.
+
+    Raises:
+        ValueError: ``depth`` is not a positive integer of that form (the message names ``network`` and ``hint``).
+    """
+    check_positive_int("depth", depth)
+    if depth < step + offset or (depth - offset) % step:
+        raise ValueError(f"{network} depth must be {step}n + {offset} with n >= 1 ({hint}), got {depth!r}.")
+    return (depth - offset) // step
 
 
 def check_num_classes(num_classes: Any) -> int:
@@ -113,11 +126,12 @@ class FixedWindowAvgPool(nn.Module):
 class CifarClassifierBase(nn.Module):
     """timm classifier interface shared by the paper's CIFAR networks.
 
-    Subclasses build their trunk, then call :meth:`_init_head` to create ``global_pool``, ``head_drop`` and the final
-    linear layer under the attribute name :attr:`classifier_attr` (the name the paper's code uses, so checkpoints
-    keep their keys). They implement :meth:`forward_features` returning the (N, num_features, H, W) map,
-    :meth:`_classify` (the classifier under its attribute name), and :meth:`_intermediate_stages` /
-    :meth:`_prune_stages` for ``forward_intermediates`` / ``prune_intermediate_layers``.
+    Subclasses build their trunk, then call :meth:`_finish_init` to create ``global_pool``, ``head_drop`` and the
+    final linear layer under the attribute name :attr:`classifier_attr` (the name the paper's code uses, so
+    checkpoints keep their keys) and to initialise all weights as the paper does. They implement
+    :meth:`_forward_trunk` (the scriptable trunk returning the (N, num_features, H, W) map), :meth:`_classify` (the
+    classifier under its attribute name), and :meth:`_intermediate_stages` / :meth:`_prune_stages` for
+    ``forward_intermediates``, ``prune_intermediate_layers`` and gradient checkpointing.
     """
 
     #: Attribute name of the final linear layer (``'fc'`` or ``'classifier'``, as in the paper's code).
@@ -133,25 +147,40 @@ class CifarClassifierBase(nn.Module):
     drop_rate: float
     grad_checkpointing: bool
 
-    def _create_pool(self, global_pool: str) -> nn.Module:
+    def __init__(self, num_classes: int, in_chans: int, drop_rate: float, global_pool: str) -> None:
+        """Check the arguments every network takes (before its trunk is built); :meth:`_finish_init` builds the head.
+
+        Raises:
+            ValueError: ``num_classes`` < 0, ``in_chans`` < 1, ``drop_rate`` outside [0, 1) or an unknown pool type.
+        """
+        super().__init__()
+        self.num_classes = check_num_classes(num_classes)
+        check_positive_int("in_chans", in_chans)
+        self.drop_rate = check_rate("drop_rate", drop_rate)
+        self._check_pool_type(global_pool)
+        self.grad_checkpointing = False
+
+    def _check_pool_type(self, global_pool: str) -> None:
         allowed = GLOBAL_POOL_TYPES + self.extra_pool_types
         if not isinstance(global_pool, str) or global_pool not in allowed:
             raise ValueError(
                 f'{type(self).__name__} does not support global_pool={global_pool!r}; choose one of '
                 f'{", ".join(repr(p) for p in allowed)}.'
             )
+
+    def _create_pool(self, global_pool: str) -> nn.Module:
+        self._check_pool_type(global_pool)
         if global_pool == "paper":
             return FixedWindowAvgPool(8)
         return SelectAdaptivePool2d(pool_type=global_pool, flatten=bool(global_pool))
 
-    def _init_head(self, num_features: int, num_classes: int, global_pool: str, drop_rate: float) -> None:
-        self.num_classes = check_num_classes(num_classes)
+    def _finish_init(self, num_features: int, global_pool: str) -> None:
+        """Build the head on the ``num_features``-channel trunk, then initialise every weight as the paper's code."""
         self.num_features = self.head_hidden_size = num_features
-        self.drop_rate = check_rate("drop_rate", drop_rate)
-        self.grad_checkpointing = False
         self.global_pool = self._create_pool(global_pool)
         self.head_drop = nn.Dropout(self.drop_rate)
-        self._set_classifier(self._make_classifier(num_classes))
+        self._set_classifier(self._make_classifier(self.num_classes))
+        init_paper_weights(self, linear_weight=self.linear_weight_init)
 
     def _make_classifier(self, num_classes: int) -> nn.Module:
         if num_classes == 0:
@@ -189,7 +218,19 @@ class CifarClassifierBase(nn.Module):
         return stage(x)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Trunk: image batch (N, C, H, W) -> feature map (N, num_features, H', W')."""
+        """Trunk: image batch (N, C, H, W) -> feature map (N, num_features, H', W').
+
+        With gradient checkpointing the trunk runs as its :meth:`_intermediate_stages` (each stage's blocks
+        checkpointed) and :meth:`_forward_tail`; the result is the same.
+        """
+        if self.grad_checkpointing and not torch.jit.is_scripting():
+            for stage in self._intermediate_stages():
+                x = stage(x)
+            return self._forward_tail(x)
+        return self._forward_trunk(x)
+
+    def _forward_trunk(self, x: torch.Tensor) -> torch.Tensor:
+        """The whole trunk in one scriptable call (what :meth:`forward_features` runs without checkpointing)."""
         raise NotImplementedError
 
     def _intermediate_stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:

@@ -6,7 +6,8 @@ GELU approximation ``sigmoid(1.702 x) * x``:
 * three 3x3 convs with 96 channels (padding 1), 2x2 max-pool, dropout 0.5;
 * three 3x3 convs with 192 channels (padding 1), 2x2 max-pool, dropout 0.5;
 * one 3x3 conv without padding, then two 1x1 "NIN" convs with padding 1 (each grows the map by 2 px), all 192 ch;
-* ``AvgPool2d(8)``: at 32 px input the last map is 10x10 (the two 1x1 convs pad), so the reference code averages its top-left 8x8 window;
+* ``AvgPool2d(8)``: at 32 px input the last map is 10x10 (the two 1x1 convs pad), so the reference code averages its
+  top-left 8x8 window;
   ``global_pool='paper'`` (the default) reproduces that, ``'avg'`` averages the whole map and accepts any input size.
 
 ``feature_info`` (``features_only``, ``forward_intermediates``) lists the maps at integer strides: after the first
@@ -15,14 +16,14 @@ padded tail that grows the map to 10x10 comes after the last of them.
 
 Parameter names (``features.<index>``, ``classifier``) follow the reference code so its checkpoints load as is.
 """
+import functools
 from collections.abc import Callable
 from itertools import pairwise
 
 import torch
-from timm.models._manipulate import checkpoint_seq
 from torch import nn
 
-from ._base import CifarClassifierBase, check_positive_int, check_rate, init_paper_weights
+from ._base import CifarClassifierBase, check_positive_int, check_rate
 
 __all__ = ["SigmoidGELU", "AllConvNet"]
 
@@ -55,18 +56,9 @@ class AllConvNet(CifarClassifierBase):
     classifier_attr = "classifier"
     extra_pool_types = ("paper",)
 
-    def __init__(
-            self,
-            num_classes: int = 10,
-            in_chans: int = 3,
-            width1: int = 96,
-            width2: int = 192,
-            pool_drop_rate: float = 0.5,
-            drop_rate: float = 0.0,
-            global_pool: str = "paper",
-    ) -> None:
-        super().__init__()
-        check_positive_int("in_chans", in_chans)
+    def __init__(self, num_classes: int = 10, in_chans: int = 3, width1: int = 96, width2: int = 192,
+                 pool_drop_rate: float = 0.5, drop_rate: float = 0.0, global_pool: str = "paper") -> None:
+        super().__init__(num_classes, in_chans, drop_rate, global_pool)
         check_positive_int("width1", width1)
         check_positive_int("width2", width2)
         pool_drop_rate = check_rate("pool_drop_rate", pool_drop_rate)
@@ -88,8 +80,7 @@ class AllConvNet(CifarClassifierBase):
             dict(num_chs=width2, reduction=2, module="features.19"),
             dict(num_chs=width2, reduction=4, module="features.21"),
         ]
-        self._init_head(width2, num_classes, global_pool, drop_rate)
-        init_paper_weights(self, linear_weight=self.linear_weight_init)
+        self._finish_init(width2, global_pool)
 
     def group_matcher(self, coarse: bool = False) -> dict[str, object]:
         """Parameter groups for timm's layer-wise LR decay: one group per conv-BN pair."""
@@ -98,18 +89,16 @@ class AllConvNet(CifarClassifierBase):
     def _classify(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(x)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+    def _forward_trunk(self, x: torch.Tensor) -> torch.Tensor:
         """Image batch (N, C, 32, 32) -> feature map (N, width2, 10, 10)."""
-        if self.grad_checkpointing and not torch.jit.is_scripting():
-            return checkpoint_seq(self.features, x)
         return self.features(x)
 
     def _intermediate_stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
         bounds = (0,) + self._feature_ends[:len(self.feature_info)]
-        return [self.features[start:end] for start, end in pairwise(bounds)]
+        return [functools.partial(self._run_stage, self.features[start:end]) for start, end in pairwise(bounds)]
 
     def _forward_tail(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features[self._feature_ends[-1]:](x)
+        return self._run_stage(self.features[self._feature_ends[-1]:], x)
 
     def _prune_stages(self, num_kept: int) -> None:
         self.features = self.features[:self._feature_ends[num_kept - 1]]

@@ -10,10 +10,9 @@ import math
 from collections.abc import Callable
 
 import torch
-from timm.models._manipulate import checkpoint_seq
 from torch import nn
 
-from ._base import CifarClassifierBase, check_positive_int, init_paper_weights
+from ._base import CifarClassifierBase, check_depth, check_positive_int
 
 __all__ = ["DenseLayer", "DenseBottleneckLayer", "DenseTransition", "CifarDenseNet"]
 
@@ -83,31 +82,15 @@ class CifarDenseNet(CifarClassifierBase):
 
     classifier_attr = "fc"
 
-    def __init__(
-            self,
-            growth_rate: int = 12,
-            depth: int = 40,
-            reduction: float = 1.0,
-            bottleneck: bool = False,
-            num_classes: int = 10,
-            in_chans: int = 3,
-            drop_rate: float = 0.0,
-            global_pool: str = "avg",
-    ) -> None:
-        super().__init__()
+    def __init__(self, growth_rate: int = 12, depth: int = 40, reduction: float = 1.0, bottleneck: bool = False,
+                 num_classes: int = 10, in_chans: int = 3, drop_rate: float = 0.0, global_pool: str = "avg") -> None:
+        super().__init__(num_classes, in_chans, drop_rate, global_pool)
         check_positive_int("growth_rate", growth_rate)
-        check_positive_int("depth", depth)
-        check_positive_int("in_chans", in_chans)
-        layers_per_unit = 6 if bottleneck else 3
-        if depth <= 4 or (depth - 4) % layers_per_unit:
-            kind = "with" if bottleneck else "without"
-            raise ValueError(
-                f"DenseNet depth {kind} bottlenecks must be {layers_per_unit}n + 4 with n >= 1, got {depth!r} "
-                f"(the paper uses depth=40, bottleneck=False)."
-            )
+        kind = "with" if bottleneck else "without"
+        num_layers = check_depth(depth, 6 if bottleneck else 3, 4, "DenseNet",
+                                 f"{kind} bottlenecks; the paper uses depth=40, bottleneck=False")
         if isinstance(reduction, bool) or not isinstance(reduction, (int, float)) or not 0.0 < reduction <= 1.0:
             raise ValueError(f"reduction must be in (0, 1] (1.0 keeps all channels), got {reduction!r}.")
-        num_layers = (depth - 4) // layers_per_unit
         self.growth_rate = growth_rate
         self.depth = depth
 
@@ -132,8 +115,7 @@ class CifarDenseNet(CifarClassifierBase):
             dict(num_chs=chs_block2, reduction=2, module="dense2"),
             dict(num_chs=chs, reduction=4, module="relu"),
         ]
-        self._init_head(chs, num_classes, global_pool, drop_rate)
-        init_paper_weights(self, linear_weight=self.linear_weight_init)
+        self._finish_init(chs, global_pool)
 
     @staticmethod
     def _make_dense(in_chs: int, growth_rate: int, num_layers: int, bottleneck: bool) -> nn.Sequential:
@@ -151,15 +133,9 @@ class CifarDenseNet(CifarClassifierBase):
     def _classify(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(x)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+    def _forward_trunk(self, x: torch.Tensor) -> torch.Tensor:
         """Image batch (N, C, H, W) -> final pre-activated feature map (N, num_features, H/4, W/4)."""
-        x = self.conv1(x)
-        if self.grad_checkpointing and not torch.jit.is_scripting():
-            x = self.trans1(checkpoint_seq(self.dense1, x))
-            x = self.trans2(checkpoint_seq(self.dense2, x))
-            x = checkpoint_seq(self.dense3, x)
-        else:
-            x = self.dense3(self.trans2(self.dense2(self.trans1(self.dense1(x)))))
+        x = self.dense3(self.trans2(self.dense2(self.trans1(self.dense1(self.conv1(x))))))
         return self.relu(self.bn1(x))
 
     def _intermediate_stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:

@@ -38,21 +38,7 @@ def _owns(name: str) -> bool:
 
 
 def _remove(name: str) -> None:
-    clear = getattr(_registry, "_clear_model_entries", None)
-    if clear is not None:
-        clear(name)
-    else:  # timm versions before _clear_model_entries: drop the same entries by hand
-        module = _registry._model_to_module.pop(name, None)
-        if module is not None:
-            names = _registry._module_to_models.get(module)
-            if names is not None:
-                names.discard(name)
-                if not names:
-                    del _registry._module_to_models[module]
-        for tagged in _registry._model_with_tags.pop(name, []) + [name]:
-            _registry._model_pretrained_cfgs.pop(tagged, None)
-            _registry._model_has_pretrained.discard(tagged)
-        _registry._model_default_cfgs.pop(name, None)
+    _registry._clear_model_entries(name)  # module, tag, pretrained-cfg and deprecation entries
     _registry._model_entrypoints.pop(name, None)
 
 

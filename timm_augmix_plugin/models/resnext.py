@@ -11,10 +11,9 @@ import math
 from collections.abc import Callable
 
 import torch
-from timm.models._manipulate import checkpoint_seq
 from torch import nn
 
-from ._base import CifarClassifierBase, check_positive_int, init_paper_weights
+from ._base import CifarClassifierBase, check_depth, check_positive_int
 
 __all__ = ["ResNeXtBottleneck", "CifarResNeXt"]
 
@@ -34,6 +33,8 @@ class ResNeXtBottleneck(nn.Module):
             downsample: nn.Module | None = None,
     ) -> None:
         super().__init__()
+        check_positive_int("cardinality", cardinality)
+        check_positive_int("base_width", base_width)
         group_width = int(math.floor(planes * (base_width / 64.0)))
         width = group_width * cardinality
         self.conv_reduce = nn.Conv2d(in_chs, width, kernel_size=1, bias=False)
@@ -71,24 +72,10 @@ class CifarResNeXt(CifarClassifierBase):
     classifier_attr = "classifier"
     linear_weight_init = "kaiming"
 
-    def __init__(
-            self,
-            depth: int = 29,
-            cardinality: int = 4,
-            base_width: int = 32,
-            num_classes: int = 10,
-            in_chans: int = 3,
-            drop_rate: float = 0.0,
-            global_pool: str = "avg",
-    ) -> None:
-        super().__init__()
-        check_positive_int("depth", depth)
-        if depth < 11 or (depth - 2) % 9:
-            raise ValueError(f"ResNeXt depth must be 9n + 2 with n >= 1 (e.g. 29, 38, 47), got {depth!r}.")
-        check_positive_int("cardinality", cardinality)
-        check_positive_int("base_width", base_width)
-        check_positive_int("in_chans", in_chans)
-        num_blocks = (depth - 2) // 9
+    def __init__(self, depth: int = 29, cardinality: int = 4, base_width: int = 32, num_classes: int = 10,
+                 in_chans: int = 3, drop_rate: float = 0.0, global_pool: str = "avg") -> None:
+        super().__init__(num_classes, in_chans, drop_rate, global_pool)
+        num_blocks = check_depth(depth, 9, 2, "ResNeXt", "e.g. 29, 38, 47")  # the blocks check their own arguments
         self.depth = depth
         self.cardinality = cardinality
         self.base_width = base_width
@@ -107,8 +94,7 @@ class CifarResNeXt(CifarClassifierBase):
             dict(num_chs=128 * ResNeXtBottleneck.expansion, reduction=2, module="stage_2"),
             dict(num_chs=256 * ResNeXtBottleneck.expansion, reduction=4, module="stage_3"),
         ]
-        self._init_head(in_chs, num_classes, global_pool, drop_rate)
-        init_paper_weights(self, linear_weight=self.linear_weight_init)
+        self._finish_init(in_chs, global_pool)
 
     def _make_stage(self, in_chs: int, planes: int, num_blocks: int, stride: int) -> nn.Sequential:
         out_chs = planes * ResNeXtBottleneck.expansion
@@ -129,14 +115,9 @@ class CifarResNeXt(CifarClassifierBase):
     def _classify(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(x)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+    def _forward_trunk(self, x: torch.Tensor) -> torch.Tensor:
         """Image batch (N, C, H, W) -> feature map (N, 1024, H/4, W/4)."""
-        x = self.relu(self.bn_1(self.conv_1_3x3(x)))
-        if self.grad_checkpointing and not torch.jit.is_scripting():
-            x = checkpoint_seq(self.stage_1, x)
-            x = checkpoint_seq(self.stage_2, x)
-            return checkpoint_seq(self.stage_3, x)
-        return self.stage_3(self.stage_2(self.stage_1(x)))
+        return self.stage_3(self.stage_2(self.stage_1(self.relu(self.bn_1(self.conv_1_3x3(x))))))
 
     def _intermediate_stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
         def stem_and_stage_1(x: torch.Tensor) -> torch.Tensor:

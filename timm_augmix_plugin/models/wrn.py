@@ -8,10 +8,9 @@ Parameter names follow the paper's ``third_party/WideResNet_pytorch/wideresnet.p
 from collections.abc import Callable
 
 import torch
-from timm.models._manipulate import checkpoint_seq
 from torch import nn
 
-from ._base import CifarClassifierBase, check_positive_int, check_rate, init_paper_weights
+from ._base import CifarClassifierBase, check_depth, check_positive_int, check_rate
 
 __all__ = ["WideBasicBlock", "WideResNetStage", "WideResNet"]
 
@@ -73,26 +72,12 @@ class WideResNet(CifarClassifierBase):
 
     classifier_attr = "fc"
 
-    def __init__(
-            self,
-            depth: int = 40,
-            widen_factor: int = 2,
-            num_classes: int = 10,
-            in_chans: int = 3,
-            block_drop_rate: float = 0.0,
-            drop_rate: float = 0.0,
-            global_pool: str = "avg",
-    ) -> None:
-        super().__init__()
-        check_positive_int("depth", depth)
-        if depth < 10 or (depth - 4) % 6:
-            raise ValueError(
-                f"WideResNet depth must be 6n + 4 with n >= 1 (e.g. 16, 22, 28, 40), got {depth!r}."
-            )
+    def __init__(self, depth: int = 40, widen_factor: int = 2, num_classes: int = 10, in_chans: int = 3,
+                 block_drop_rate: float = 0.0, drop_rate: float = 0.0, global_pool: str = "avg") -> None:
+        super().__init__(num_classes, in_chans, drop_rate, global_pool)
+        num_blocks = check_depth(depth, 6, 4, "WideResNet", "e.g. 16, 22, 28, 40")
         check_positive_int("widen_factor", widen_factor)
-        check_positive_int("in_chans", in_chans)
         check_rate("block_drop_rate", block_drop_rate)
-        num_blocks = (depth - 4) // 6
         widths = (16, 16 * widen_factor, 32 * widen_factor, 64 * widen_factor)
         self.depth = depth
         self.widen_factor = widen_factor
@@ -108,8 +93,7 @@ class WideResNet(CifarClassifierBase):
             dict(num_chs=widths[2], reduction=2, module="block2"),
             dict(num_chs=widths[3], reduction=4, module="relu"),
         ]
-        self._init_head(widths[3], num_classes, global_pool, drop_rate)
-        init_paper_weights(self, linear_weight=self.linear_weight_init)
+        self._finish_init(widths[3], global_pool)
 
     def group_matcher(self, coarse: bool = False) -> dict[str, object]:
         """Parameter groups for timm's layer-wise LR decay: stem, then one group per stage (or block)."""
@@ -119,16 +103,9 @@ class WideResNet(CifarClassifierBase):
     def _classify(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(x)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+    def _forward_trunk(self, x: torch.Tensor) -> torch.Tensor:
         """Image batch (N, C, H, W) -> final pre-activated feature map (N, 64k, H/4, W/4)."""
-        x = self.conv1(x)
-        if self.grad_checkpointing and not torch.jit.is_scripting():
-            x = checkpoint_seq(self.block1.layer, x)
-            x = checkpoint_seq(self.block2.layer, x)
-            x = checkpoint_seq(self.block3.layer, x)
-        else:
-            x = self.block3(self.block2(self.block1(x)))
-        return self.relu(self.bn1(x))
+        return self.relu(self.bn1(self.block3(self.block2(self.block1(self.conv1(x))))))
 
     def _intermediate_stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
         return [

@@ -32,7 +32,8 @@ from .objective import Objective
 from .plots import plot_metrics
 from .recipe import Recipe, check_data_paths, load_recipe
 
-__all__ = ["NonFiniteLossError", "TrainResult", "TrainingContext", "evaluate", "train", "train_one_epoch"]
+__all__ = ["NonFiniteLossError", "TrainResult", "TrainingContext", "build_model", "build_optimizer", "build_scheduler",
+           "evaluate", "resolve_normalization", "train", "train_one_epoch"]
 
 _logger = logging.getLogger(__name__)
 
@@ -216,40 +217,76 @@ def train(recipe: Recipe) -> TrainResult:
 
 
 def _train(recipe: Recipe, accelerator, out: Path) -> TrainResult:
+    """The run in named steps: build the context, resume (or start the schedule), the epochs, the final export."""
     from accelerate.utils import set_seed
-    from timm.optim import create_optimizer_v2
-    from timm.scheduler import create_scheduler_v2
-    from timm.utils import ModelEmaV3
 
     t = recipe.train
     set_seed(t.seed)
-    main = accelerator.is_main_process
     ckpt = CheckpointManager(out / "checkpoints", keep=t.keep_checkpoints)
     resume_from = ckpt.latest() if t.resume == "auto" else None
     if resume_from is not None:
         _check_same_recipe(recipe, out)
+    ctx, state, data = _build_context(recipe, accelerator, out, ckpt, resume_from)
+    _resume(ctx, state, resume_from)
+    if accelerator.is_main_process:
+        accelerator.print(
+            f"Training {recipe.name!r} ({recipe.mode}) on {accelerator.num_processes} process(es), "
+            f"device {accelerator.device}: {data.num_train} train / {data.num_eval} eval images, "
+            f"{ctx.batches_per_epoch} batches of {recipe.data.batch_size // t.grad_accum_steps} per epoch, "
+            f"{t.epochs} epochs -> {out}")
+    clean_error, ema_error = _run_epochs(ctx, state)
+    return _finish(ctx, state, clean_error, ema_error, resume_from)
 
+
+def build_optimizer(recipe: Recipe, model: torch.nn.Module) -> torch.optim.Optimizer:
+    """``timm.optim.create_optimizer_v2`` with the recipe's ``optim`` section."""
+    from timm.optim import create_optimizer_v2
+
+    o = recipe.optim
+    return create_optimizer_v2(model, opt=o.name, lr=o.lr, weight_decay=o.weight_decay, momentum=o.momentum,
+                               filter_bias_and_bn=o.filter_bias_and_bn, **o.kwargs)
+
+
+def build_scheduler(recipe: Recipe, optimizer: torch.optim.Optimizer, updates_per_epoch: int):
+    """timm scheduler of the recipe's ``sched`` section, stepped per optimizer update; None for ``sched.name: none``."""
+    from timm.scheduler import create_scheduler_v2
+
+    s = recipe.sched
+    if s.name == "none":
+        return None
+    scheduler, _ = create_scheduler_v2(
+        optimizer, sched=s.name, num_epochs=recipe.train.epochs, decay_epochs=s.decay_epochs,
+        decay_milestones=list(s.decay_milestones), cooldown_epochs=0, min_lr=s.min_lr, warmup_lr=s.warmup_lr,
+        warmup_epochs=s.warmup_epochs, decay_rate=s.decay_rate, step_on_epochs=False,
+        updates_per_epoch=updates_per_epoch)
+    return scheduler
+
+
+def _build_context(recipe: Recipe, accelerator, out: Path, ckpt: CheckpointManager, resume_from: Path | None):
+    """Build and prepare everything the run works with; returns ``(context, fresh TrainState, TrainData)``.
+
+    A fresh start moves an earlier run's outputs aside only once every setting is built and checked.
+    """
+    from timm.utils import ModelEmaV3
+
+    t = recipe.train
     model = _sync_batchnorm(build_model(recipe), t.sync_bn, accelerator.num_processes)
     if t.channels_last:
         model = model.to(memory_format=torch.channels_last)
     mean, std = resolve_normalization(recipe, model)
     data = build_loaders(recipe, mean, std, num_processes=accelerator.num_processes)
-    optimizer = create_optimizer_v2(
-        model, opt=recipe.optim.name, lr=recipe.optim.lr, weight_decay=recipe.optim.weight_decay,
-        momentum=recipe.optim.momentum, filter_bias_and_bn=recipe.optim.filter_bias_and_bn, **recipe.optim.kwargs)
+    optimizer = build_optimizer(recipe, model)
     batches_per_epoch = len(data.train_loader)
     if t.max_steps_per_epoch is not None:
         batches_per_epoch = min(batches_per_epoch, t.max_steps_per_epoch)
-    updates_per_epoch = math.ceil(batches_per_epoch / t.grad_accum_steps)
-    scheduler = _build_scheduler(recipe, optimizer, updates_per_epoch, create_scheduler_v2)
+    scheduler = build_scheduler(recipe, optimizer, math.ceil(batches_per_epoch / t.grad_accum_steps))
     ema = ModelEmaV3(model, decay=t.ema_decay) if t.ema else None
     objective = Objective(recipe)
-    # only now, with every setting built and checked, may a fresh start move an earlier run's outputs aside
     accelerator.wait_for_everyone()
-    if main:
+    if accelerator.is_main_process:
         _prepare_output_dir(recipe, out, resume_from)
     accelerator.wait_for_everyone()
-    metrics = MetricsLog(out / "metrics.jsonl", enabled=main)
+    metrics = MetricsLog(out / "metrics.jsonl", enabled=accelerator.is_main_process)
 
     model, optimizer, train_loader, eval_loader = accelerator.prepare(
         model, optimizer, data.train_loader, data.eval_loader)
@@ -267,72 +304,76 @@ def _train(recipe: Recipe, accelerator, out: Path) -> TrainResult:
 
         device_augmix = DeviceAugMix(recipe, mean, std, accelerator.device, accelerator.process_index)
         accelerator.register_for_checkpointing(device_augmix)
+    ctx = TrainingContext(recipe, accelerator, model, objective, optimizer, scheduler, ema, train_loader, metrics,
+                          ckpt, batches_per_epoch, data.num_splits, device_augmix, eval_loader, mean, std, out)
+    return ctx, state, data
 
+
+def _resume(ctx: TrainingContext, state: TrainState, resume_from: Path | None) -> None:
+    """Load the checkpoint ``resume_from`` into the registered state (and cut ``metrics.jsonl`` back to it), or set
+    the schedule's first update when starting fresh."""
+    accelerator = ctx.accelerator
     if resume_from is not None:
         info = CheckpointManager.info(resume_from)
-        if info.get("num_processes", accelerator.num_processes) != accelerator.num_processes and main:
+        if info.get("num_processes", accelerator.num_processes) != accelerator.num_processes \
+                and accelerator.is_main_process:
             _logger.warning("Resuming a %s-process checkpoint with %s processes: RNG streams will differ.",
                             info.get("num_processes"), accelerator.num_processes)
         accelerator.load_state(str(resume_from))
-        metrics.truncate_after(state.global_step)
+        ctx.metrics.truncate_after(state.global_step)
         accelerator.print(f"Resumed from {resume_from} (epoch {state.epoch + 1}, update {state.global_step}).")
-    elif scheduler is not None:
-        scheduler.step_update(0)
+    elif ctx.scheduler is not None:
+        ctx.scheduler.step_update(0)
 
-    if main:
-        accelerator.print(
-            f"Training {recipe.name!r} ({recipe.mode}) on {accelerator.num_processes} process(es), "
-            f"device {accelerator.device}: {data.num_train} train / {data.num_eval} eval images, "
-            f"{batches_per_epoch} batches of {recipe.data.batch_size // t.grad_accum_steps} per epoch, "
-            f"{t.epochs} epochs -> {out}")
 
-    context = TrainingContext(recipe, accelerator, model, objective, optimizer, scheduler, ema, train_loader, metrics,
-                              ckpt, batches_per_epoch, data.num_splits, device_augmix)
+def _run_epochs(ctx: TrainingContext, state: TrainState) -> tuple[float, float | None]:
+    """Train the remaining epochs, evaluating every ``eval.every_epochs`` and after the last, checkpointing each.
+
+    Returns:
+        The last clean error and EMA clean error evaluated in this call (NaN / None when none was).
+    """
+    recipe, accelerator, ema = ctx.recipe, ctx.accelerator, ctx.ema
+    t = recipe.train
     clean_error, ema_error = float("nan"), None
     while state.epoch < t.epochs:
         epoch = state.epoch
-        train_one_epoch(context, state)
+        train_one_epoch(ctx, state)
         last = epoch + 1 == t.epochs
         if last or (epoch + 1) % recipe.eval.every_epochs == 0:
-            clean_error, clean_loss = evaluate(model, eval_loader, accelerator, channels_last=t.channels_last)
+            clean_error, clean_loss = evaluate(ctx.model, ctx.eval_loader, accelerator, channels_last=t.channels_last)
             record = dict(epoch=epoch + 1, step=state.global_step, clean_error=clean_error, clean_loss=clean_loss)
             if ema is not None:
-                ema_error, ema_loss = evaluate(ema.module, eval_loader, accelerator, channels_last=t.channels_last)
+                ema_error, ema_loss = evaluate(ema.module, ctx.eval_loader, accelerator,
+                                               channels_last=t.channels_last)
                 record.update(ema_clean_error=ema_error, ema_clean_loss=ema_loss)
-            metrics.write("eval", **record)
+            ctx.metrics.write("eval", **record)
             accelerator.print(f"epoch {epoch + 1}/{t.epochs}: clean error {clean_error:.2f}%"
                               + (f", EMA {ema_error:.2f}%" if ema is not None else ""))
         state.epoch = epoch + 1
         state.step_in_epoch = 0
-        ckpt.save(accelerator, state)
+        ctx.ckpt.save(accelerator, state)
+    return clean_error, ema_error
 
+
+def _finish(ctx: TrainingContext, state: TrainState, clean_error: float, ema_error: float | None,
+            resume_from: Path | None) -> TrainResult:
+    """Export the final (and EMA) weights, plot the metrics, end the run; a relaunch of a finished run reports the
+    logged result."""
+    recipe, accelerator, ema, out = ctx.recipe, ctx.accelerator, ctx.ema, ctx.output_dir
     if math.isnan(clean_error):  # relaunch of a finished run: report the logged result
         evals = read_metrics(out / "metrics.jsonl", "eval") if (out / "metrics.jsonl").is_file() else []
         if evals:
             clean_error, ema_error = float(evals[-1]["clean_error"]), evals[-1].get("ema_clean_error")
     final_dir, ema_dir = out / "final", None
-    if main:
-        export_weights(accelerator.unwrap_model(model), recipe, mean, std, final_dir)
+    if accelerator.is_main_process:
+        export_weights(accelerator.unwrap_model(ctx.model), recipe, ctx.mean, ctx.std, final_dir)
         if ema is not None:
-            ema_dir = export_weights(ema.module, recipe, mean, std, out / "final_ema")
+            ema_dir = export_weights(ema.module, recipe, ctx.mean, ctx.std, out / "final_ema")
         plot_metrics(out / "metrics.jsonl", out / "metrics.png")
         accelerator.print(f"Final weights: {final_dir} (timm.create_model('local-dir:{final_dir}', pretrained=True))")
     accelerator.wait_for_everyone()
     accelerator.end_training()
     return TrainResult(out, final_dir, ema_dir, clean_error, ema_error, state.global_step, resume_from)
-
-
-
-def _build_scheduler(recipe: Recipe, optimizer, updates_per_epoch: int, create_scheduler_v2):
-    s = recipe.sched
-    if s.name == "none":
-        return None
-    scheduler, _ = create_scheduler_v2(
-        optimizer, sched=s.name, num_epochs=recipe.train.epochs, decay_epochs=s.decay_epochs,
-        decay_milestones=list(s.decay_milestones), cooldown_epochs=0, min_lr=s.min_lr, warmup_lr=s.warmup_lr,
-        warmup_epochs=s.warmup_epochs, decay_rate=s.decay_rate, step_on_epochs=False,
-        updates_per_epoch=updates_per_epoch)
-    return scheduler
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -355,6 +396,10 @@ class TrainingContext:
         num_splits: images each sample contributes to the forward pass (clean + AugMix views).
         device_augmix: ``augmix.backend: batched``: turns each uint8 micro-batch into its AugMix splits on the
             device; None for the loader-side backend.
+        eval_loader: the prepared evaluation loader (used between epochs, not by :func:`train_one_epoch`).
+        mean: normalisation mean of the run (exported with the weights).
+        std: normalisation std of the run.
+        output_dir: the run directory.
     """
 
     recipe: Recipe
@@ -370,6 +415,10 @@ class TrainingContext:
     batches_per_epoch: int
     num_splits: int
     device_augmix: Any = None
+    eval_loader: Any = None
+    mean: tuple = ()
+    std: tuple = ()
+    output_dir: Path | None = None
 
 
 def train_one_epoch(ctx: TrainingContext, state: TrainState) -> None:

@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from ..loss.factory import create_jsd_loss
-from ..loss.jsd import JsdLoss
 from .recipe import Recipe
 
 __all__ = ["Objective"]
@@ -34,8 +33,9 @@ class Objective(nn.Module):
         lo = recipe.loss
         self.jsd = lo.jsd
         self.num_splits = recipe.augmix.num_splits if recipe.augmix.enabled else 1
-        self.loss = (_jsd_loss(lo.type, lo.smoothing, self.num_splits, lo.jsd_alpha) if lo.jsd
-                     else timm.loss.create_classification_loss(lo.type, smoothing=lo.smoothing))
+        # recipes allow 'ce' / 'bce', so the JSD objective is always the plugin's JsdLoss (it owns the JS formula)
+        self.loss = (create_jsd_loss(lo.type, num_splits=self.num_splits, alpha=lo.jsd_alpha, smoothing=lo.smoothing)
+                     if lo.jsd else timm.loss.create_classification_loss(lo.type, smoothing=lo.smoothing))
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         batch = target.shape[0]
@@ -51,7 +51,3 @@ class Objective(nn.Module):
         loss = self.loss(logits, target)
         return loss, {"base": loss.detach()}
 
-
-def _jsd_loss(loss_type: str, smoothing: float, num_splits: int, alpha: float) -> JsdLoss:
-    """JSD around timm's ``loss_type`` loss (recipes allow 'ce' / 'bce', so this is always the plugin's JsdLoss)."""
-    return create_jsd_loss(loss_type, num_splits=num_splits, alpha=alpha, smoothing=smoothing)

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 
 from ..utils.packed_images import read_pack
 from ..utils.seeds import process_seed
-from .engine import NonFiniteLossError, _build_scheduler, build_model, resolve_normalization
+from .engine import NonFiniteLossError, build_model, build_optimizer, build_scheduler, resolve_normalization
 from .export import export_weights
 from .metrics_log import MetricsLog
 from .objective import Objective
@@ -257,9 +257,6 @@ def train_resident(run: ResidentRun) -> dict:
 
 
 def _train_resident(run: ResidentRun) -> dict:
-    from timm.optim import create_optimizer_v2
-    from timm.scheduler import create_scheduler_v2
-
     started = time.perf_counter()
     recipe, t = run.recipe, run.recipe.train
     if run.device is not None:
@@ -298,9 +295,7 @@ def _train_resident(run: ResidentRun) -> dict:
                          "data.batch_size or use more images.")
 
     objective = Objective(recipe)
-    optimizer = create_optimizer_v2(
-        model, opt=recipe.optim.name, lr=recipe.optim.lr, weight_decay=recipe.optim.weight_decay,
-        momentum=recipe.optim.momentum, filter_bias_and_bn=recipe.optim.filter_bias_and_bn, **recipe.optim.kwargs)
+    optimizer = build_optimizer(recipe, model)
     augmix = None
     generator = torch.Generator(device=device).manual_seed(process_seed(t.seed, 0))
     if recipe.augmix.enabled:
@@ -332,7 +327,7 @@ def _train_resident(run: ResidentRun) -> dict:
         epoch, global_step, planned = state["epoch"], state["global_step"], state["planned_epochs"]
         say(f"resumed from {ckpt_dir} at epoch {epoch} (update {global_step}, plan {planned} epochs)")
     plan_recipe = _planned_recipe(recipe, planned or t.epochs)
-    scheduler = _build_scheduler(plan_recipe, optimizer, steps_per_epoch, create_scheduler_v2)
+    scheduler = build_scheduler(plan_recipe, optimizer, steps_per_epoch)
     if scheduler is not None:
         scheduler.step_update(global_step)
     metrics = MetricsLog(out / "metrics.jsonl")
@@ -418,7 +413,7 @@ def _train_resident(run: ResidentRun) -> dict:
             planned = max(1, min(t.epochs, fit))
             plan_recipe = _planned_recipe(recipe, planned)
             plan_recipe.to_yaml(out / "recipe.yaml")
-            scheduler = _build_scheduler(plan_recipe, optimizer, steps_per_epoch, create_scheduler_v2)
+            scheduler = build_scheduler(plan_recipe, optimizer, steps_per_epoch)
             if scheduler is not None:
                 scheduler.step_update(global_step)
             say(f"plan: {planned} of the recipe's {t.epochs} epochs fit the {run.time_budget_s:.0f} s budget "
