@@ -10,6 +10,8 @@ Every other name keeps exactly the behaviour timm has without the plugin.
 """
 from __future__ import annotations
 
+__all__ = ["install", "is_installed", "uninstall"]
+
 _installed = False
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+__all__ = ["COMMIT_LIMIT_MB", "add_arguments", "run"]
+
 #: Weights above this size are published to the Hub but not committed under the repository's ``hub/`` folder.
 COMMIT_LIMIT_MB = 20
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..evaluation.metrics import BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS
+from ..corruptions import BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS
+
+__all__ = ["EPILOG", "add_arguments", "config_from_args", "format_summary", "main", "run"]
 
 
 def _corruption_list(value: str) -> list[str]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+__all__ = ["EPILOG", "add_arguments", "config_from_args", "format_summary", "main", "run"]
+
 EPILOG = """examples:
   timm-augmix eval-p --model local-dir:runs/wrn40_2/final --p-data data/CIFAR-10-P --out eval/wrn40_2/results.json
   timm-augmix eval-p --model local-dir:runs/wrn40_2/final --generate --clean-data data/cifar10/test.tar \\

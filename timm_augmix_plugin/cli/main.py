@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+__all__ = ["SUBCOMMANDS", "build_parser", "main"]
+
 SUBCOMMANDS: dict[str, str] = {
     "quickstart": "timm_augmix_plugin.cli.quickstart",
     "make-c": "timm_augmix_plugin.cli.make_c",

@@ -19,6 +19,8 @@ import os
 import runpy
 import sys
 
+__all__ = ["add_arguments", "exit_code", "run", "run_script"]
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the ``run`` arguments (for ``--help``; :func:`run_script` takes the raw argument list)."""

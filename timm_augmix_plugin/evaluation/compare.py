@@ -58,7 +58,8 @@ def check_comparable(runs: Sequence[Run]) -> list[str]:
         unknown = [n for n, res in ((base_name, base), (name, r)) if not _images_hash(res, "corrupted")]
         if unknown:
             mine, theirs = r.extra.get("source") or {}, base.extra.get("source") or {}
-            source = [f"{k}: {mine.get(k)!r} vs {theirs.get(k)!r}" for k in _SOURCE_KEYS if mine.get(k) != theirs.get(k)]
+            source = [f"{k}: {mine.get(k)!r} vs {theirs.get(k)!r}"
+                      for k in _SOURCE_KEYS if mine.get(k) != theirs.get(k)]
             warnings.append(
                 f"{' and '.join(repr(n) for n in dict.fromkeys(unknown))} record no hash of the evaluated images "
                 f"(results.json from before evaluated_images_sha256): unknown whether {name!r} and {base_name!r} "

@@ -13,7 +13,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 # the names are corruptions/'s (their owner); re-exported here for the eval-c code that reads them from metrics
-from ..corruptions.params import BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS  # noqa: F401
+
+__all__ = [
+    "ALEXNET_CLEAN_ERROR", "ALEXNET_ERRORS", "ALEXNET_MEAN_ERRORS", "RMS_ALL_BINS", "RMS_REFERENCE_SKIP_LAST_BIN",
+    "adaptive_bin_edges", "alexnet_errors_percent", "calibration_summary", "error_rate",
+    "expected_calibration_error", "mean_corruption_error", "mean_over_severities", "negative_log_likelihood",
+    "nll_from_logits", "normalized_corruption_error", "relative_corruption_error", "reliability_bins",
+    "rms_calibration_error"
+]
 
 #: AlexNet top-1 error (fraction) on ImageNet-C per corruption and severity 1..5, in the benchmark's reference order
 #: (``corruptions.BENCHMARK_CORRUPTIONS``, then ``corruptions.EXTRA_CORRUPTIONS``, the owner of the names).

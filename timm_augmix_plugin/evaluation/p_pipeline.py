@@ -213,6 +213,7 @@ def evaluate_perturbations(cfg: EvalPConfig, *, accelerator=None) -> dict[str, A
     def plot(folder: Path) -> None:
         from .plots import plot_flip_probability
 
-        plot_flip_probability(StabilityResults.from_dict(block), folder / "flip_probability.png", title=f"{cfg.model} on {block['dataset']}")
+        plot_flip_probability(StabilityResults.from_dict(block), folder / "flip_probability.png",
+                              title=f"{cfg.model} on {block['dataset']}")
 
     return finish_evaluation(cfg, setup, results, plot)

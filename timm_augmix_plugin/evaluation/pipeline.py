@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from torch.utils.data import ConcatDataset, Dataset
 
+from ..corruptions import BENCHMARK_CORRUPTIONS
 from ..utils.clean_data import dataset_classes
 from . import metrics
 from ._common import Benchmark, EvalConfig, finish_evaluation, load_clean_data, prepare_evaluation
@@ -66,7 +67,7 @@ class EvalCConfig(EvalConfig):
 
 
 def _default_corruptions() -> tuple[str, ...]:
-    return metrics.BENCHMARK_CORRUPTIONS
+    return BENCHMARK_CORRUPTIONS
 
 
 def _auto_style(layout: str, loaded: LoadedModel) -> str:

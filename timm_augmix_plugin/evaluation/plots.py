@@ -1,5 +1,6 @@
 """PNG plots of an eval-c / eval-p run (matplotlib, Agg backend): error vs severity, reliability diagrams, and flip
-probability per perturbation. The results come typed (:class:`~timm_augmix_plugin.evaluation.results.RobustnessResults`)."""
+probability per perturbation. The results come typed
+(:class:`~timm_augmix_plugin.evaluation.results.RobustnessResults`)."""
 from __future__ import annotations
 
 import os

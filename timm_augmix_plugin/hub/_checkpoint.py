@@ -5,6 +5,8 @@ from pathlib import Path
 
 from ..utils.checkpoints import LoadedCheckpoint, load_trained_model
 
+__all__ = ["is_plugin_architecture", "load_checkpoint"]
+
 
 def is_plugin_architecture(architecture: str) -> bool:
     """Whether a timm model name is one of this plugin's registered architectures (so loading it needs the plugin)."""

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = ["BenchmarkNames", "GENERATED_SUFFIX", "benchmark_names", "perturbation_names"]
+
 
 @dataclass(frozen=True)
 class BenchmarkNames:

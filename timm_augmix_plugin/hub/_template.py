@@ -1,6 +1,8 @@
 """The Jinja template of the model card's body (metadata comes from ``ModelCardData``, rendered as ``card_data``)."""
 from __future__ import annotations
 
+__all__ = ["MODEL_CARD_TEMPLATE"]
+
 MODEL_CARD_TEMPLATE = """\
 ---
 {{ card_data }}

@@ -28,6 +28,12 @@ from torch import nn
 
 from .weights_hash import state_dict_sha256
 
+__all__ = [
+    "CONFIG_FILE", "LoadedCheckpoint", "PICKLE_SUFFIXES", "SAFE_PICKLE_TYPES", "TorchCheckpoint", "WEIGHTS_FILE",
+    "load_state_dict_strict", "load_trained_model", "read_model_config", "read_safetensors", "read_torch_checkpoint",
+    "require_known_model", "strip_wrapper_prefixes", "weights_in_folder"
+]
+
 #: The weights and config files of a timm ``save_for_hf`` folder (training's ``<out>/final``, a card folder); every
 #: module that names them imports them from here.
 WEIGHTS_FILE = "model.safetensors"

@@ -17,6 +17,8 @@ import socket
 import subprocess
 import sys
 
+__all__ = ["die_with_launcher", "launched", "maybe_relaunch", "requested_cpu_processes", "use_cpu"]
+
 _RELAUNCHED = "TIMM_AUGMIX_CPU_RELAUNCHED"
 
 

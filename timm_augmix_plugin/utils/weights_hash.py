@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 import torch
 
+__all__ = ["file_weights_sha256", "state_dict_sha256"]
+
 
 def state_dict_sha256(state_dict: Mapping[str, torch.Tensor]) -> str:
     """sha256 over the sorted tensor names, dtypes, shapes and contiguous CPU bytes of a state dict.

@@ -15,6 +15,10 @@ from PIL import Image, UnidentifiedImageError
 from ..augmix import AugMixPaper, AugMixParams, ensure_rgb_image
 from ..utils.figures import save_figure
 
+__all__ = [
+    "AugMixView", "DEFAULT_MAX_SIDE", "draw_augmix_grid", "load_image", "make_augmix_views", "save_augmix_grid"
+]
+
 DEFAULT_MAX_SIDE = 512
 
 
