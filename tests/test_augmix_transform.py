@@ -196,7 +196,7 @@ def test_cifar_preset_is_flip_then_padded_crop_before_augmix():
     kinds = [type(t).__name__ for t in primary.transforms]
     assert kinds[1:] == ["RandomHorizontalFlip", "RandomCrop"]
     assert primary.transforms[2].padding == 4 and primary.transforms[2].size == (32, 32)
-    assert final.transforms[1].mean == CIFAR_MEAN
+    assert final.transforms[0].mean == CIFAR_MEAN
     imagenet = create_augmix_transform(224, preset="imagenet", separate=True)
     assert imagenet[1].transforms[0].config.severity == 1
     evaluation = create_augmix_transform(224, preset="imagenet", is_training=False)

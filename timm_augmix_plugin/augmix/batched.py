@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..data_config import normalization_affine
 from .config import AugMixConfig, parse_policy
 from .ops import GEOMETRIC_OPS, OPS, SIGNED_OPS, get_op, op_set
 from .pil_ops import rotation_matrix
@@ -394,19 +395,6 @@ def _is_one_of(op_index: torch.Tensor, ops: Sequence[str], names: frozenset[str]
         if name in names:
             out |= op_index == i
     return out
-
-
-def normalization_affine(mean: Sequence[float], std: Sequence[float]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(scale, bias)``, each (1, 3, 1, 1) float32, with ``Normalize(mean, std)(x / 255) == x * scale + bias``.
-
-    Raises:
-        ValueError: not 3 values each, or a std that is not positive.
-    """
-    mean_t = torch.as_tensor(mean, dtype=torch.float64).flatten()
-    std_t = torch.as_tensor(std, dtype=torch.float64).flatten()
-    if mean_t.numel() != 3 or std_t.numel() != 3 or not bool((std_t > 0).all()):
-        raise ValueError(f"mean and std must be 3 values (RGB) with std > 0, got mean={mean}, std={std}.")
-    return (1 / (255 * std_t)).to(torch.float32).view(1, 3, 1, 1), (-mean_t / std_t).to(torch.float32).view(1, 3, 1, 1)
 
 
 def _as_uint8_batch(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
