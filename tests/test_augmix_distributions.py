@@ -11,10 +11,11 @@ import pytest
 import torch
 from scipy import stats
 
-from timm_augmix_plugin.augmix import PAPER_OPS, AugMixConfig, op_argument, parse_policy, sample_augmix_params
+from timm_augmix_plugin.augmix import PAPER_OPS, AugMixConfig, parse_policy
 from timm_augmix_plugin.augmix.batched import sample_batched_params
-from timm_augmix_plugin.augmix.ops import SIGNED_OPS
+from timm_augmix_plugin.augmix.ops import SIGNED_OPS, op_argument
 from timm_augmix_plugin.augmix.rng import sample_gamma
+from timm_augmix_plugin.augmix.sampling import sample_augmix_params
 
 P_MIN = 1e-3  # deterministic under the fixed seeds; a real mismatch gives p far below this at these sample sizes
 SIZE = (32, 32)

@@ -11,17 +11,10 @@ from timm.data import AugMixDataset, create_loader
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from timm_augmix_plugin.augmix import (
-    ALL_OPS,
-    PAPER_OPS,
-    AugMixPaper,
-    OpParams,
-    apply_op,
-    create_augmix_transform,
-    op_argument,
-    parse_policy,
-    sample_augmix_params,
-)
+from timm_augmix_plugin.augmix import ALL_OPS, PAPER_OPS, AugMixPaper, create_augmix_transform, parse_policy
+from timm_augmix_plugin.augmix.ops import op_argument
+from timm_augmix_plugin.augmix.pil_ops import apply_op
+from timm_augmix_plugin.augmix.sampling import OpParams, sample_augmix_params
 from timm_augmix_plugin.constants import CIFAR_MEAN, CIFAR_STD
 
 
