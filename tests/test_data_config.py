@@ -50,7 +50,7 @@ def test_normalisation_forms_give_timms_numbers():
     torch.testing.assert_close(pixels * scale + bias, want, atol=2e-5, rtol=0)
     final = ToNormalizedTensor(CIFAR_MEAN, CIFAR_STD)
     assert torch.equal(final(img), want)
-    assert torch.equal(final(np.asarray(img)), want)
+    assert torch.equal(final(np.array(img)), want)
     tensor = torch.rand(3, 8, 8)
     assert torch.equal(final(tensor), timm_final(tensor))
     with pytest.raises(ValueError, match="3 values"):

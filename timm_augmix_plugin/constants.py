@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from timm.data.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
+__all__ = [
+    "CIFAR_MEAN", "CIFAR_STD", "IMAGENET_CROP_PCT", "PAPER_CIFAR_MEAN", "PAPER_CIFAR_STD", "PRESET_NORMALIZATION",
+]
+
 #: CIFAR-10 channel mean / std (as in the AugMix repository's ``augment_and_mix.py``), used by the plugin's
 #: CIFAR models.
 CIFAR_MEAN: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)

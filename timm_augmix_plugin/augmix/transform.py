@@ -32,6 +32,8 @@ from .image_checks import ensure_rgb_image
 from .pil_ops import apply_op_any
 from .sampling import AugMixParams, sample_augmix_params
 
+__all__ = ["NORMALIZED_MARK", "OUTPUTS", "AugMixJSD", "AugMixPaper", "NormalizedToTensor", "normalized_chw"]
+
 OUTPUTS = ("float", "uint8")
 #: Attribute set (True) on the tensors :class:`AugMixPaper` has normalised itself, so that
 #: :class:`NormalizedToTensor` passes them on instead of normalising them a second time.
