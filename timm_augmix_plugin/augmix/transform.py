@@ -30,7 +30,7 @@ from ..data_config import ToNormalizedTensor, normalization_affine
 from .config import AugMixConfig, parse_policy
 from .image_checks import ensure_rgb_image
 from .pil_ops import apply_op_any
-from .sampling import AugMixParams, sample_augmix_params
+from .sampling import AugMixParams, sample_augmix_params, sample_augmix_views
 
 __all__ = ["NORMALIZED_MARK", "OUTPUTS", "AugMixJSD", "AugMixPaper", "NormalizedToTensor", "normalized_chw"]
 
@@ -289,10 +289,8 @@ class AugMixJSD:
         aug = self.augmix
         img = ensure_rgb_image(img)
         clean = aug.normalize(img)
-        views = [clean]
-        for _ in range(self.num_views):
-            views.append(aug.view_from_clean(img, aug.make_params(img), clean))
-        return tuple(views)
+        params = sample_augmix_views(aug.config, img.size, self.num_views, aug.generator)  # one draw for all views
+        return (clean, *(aug.view_from_clean(img, p, clean) for p in params))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.augmix!r}, num_views={self.num_views})"
