@@ -159,3 +159,23 @@ def test_both_samplers_draw_with_one_code(policy):
     choices = draw_view_choices(config, 5, torch.Generator().manual_seed(0))
     assert choices.op_index.shape == choices.level.shape == choices.negate.shape
     assert choices.chain_weights.shape == (5, config.width) and choices.skip_weight.shape == (5,)
+
+
+@pytest.mark.parametrize("policy", ["augmix_paper", "augmix_paper-all-d2-w4", "augmix_paper-a0.5"])
+def test_the_mapping_gives_the_same_choices_in_numpy_and_torch(policy):
+    """The one uniform -> choices mapping runs with NumPy on the CPU and with torch on accelerators: same choices."""
+    import numpy as np
+
+    from timm_augmix_plugin.augmix.ops import op_set
+    from timm_augmix_plugin.augmix.sampling import _map_uniforms, _signed_table
+
+    config = parse_policy(policy)
+    ops = op_set(config.all_ops)
+    columns = 3 * config.width * 3 + config.width + 2 + config.width
+    u = torch.rand((64, columns), generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    gammas = None if config.alpha == 1 else torch.rand((64, config.width + 2), dtype=torch.float64) + 0.1
+    signed = _signed_table(ops)
+    with_numpy = _map_uniforms(u.numpy(), None if gammas is None else gammas.numpy(), config, len(ops), signed, np)
+    with_torch = _map_uniforms(u, gammas, config, len(ops), torch.from_numpy(signed), torch)
+    for a, b in zip(with_numpy, with_torch, strict=True):
+        np.testing.assert_allclose(np.asarray(a, dtype=np.float64), b.numpy().astype(np.float64), rtol=1e-15, atol=0)

@@ -11,7 +11,9 @@ One drawing code, :func:`draw_view_choices`, makes these choices for a batch of 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 
 from .config import AugMixConfig
@@ -69,15 +71,63 @@ class ViewChoices:
     negate: torch.Tensor
 
 
-_SIGNED_TABLES: dict[tuple[tuple[str, ...], str], torch.Tensor] = {}
+_SIGNED: dict[tuple[str, ...], np.ndarray] = {}
 
 
-def _signed_table(ops: tuple[str, ...], device: torch.device) -> torch.Tensor:
-    """(len(ops),) bool: which ops take the random sign; built once per op list and device (no copy per draw)."""
-    key = (ops, str(device))
-    if key not in _SIGNED_TABLES:
-        _SIGNED_TABLES[key] = torch.tensor([name in SIGNED_OPS for name in ops], device=device)
-    return _SIGNED_TABLES[key]
+def _signed_table(ops: tuple[str, ...]) -> np.ndarray:
+    """(len(ops),) bool: which ops take the random sign; built once per op list."""
+    if ops not in _SIGNED:
+        _SIGNED[ops] = np.array([name in SIGNED_OPS for name in ops])
+    return _SIGNED[ops]
+
+
+def _as_index(x: Any) -> Any:
+    """Whole-number float64 values as int64 indices (NumPy array or torch tensor)."""
+    return x.astype(np.int64) if isinstance(x, np.ndarray) else x.long()
+
+
+def _map_uniforms(u: Any, gammas: Any, config: AugMixConfig, n_ops: int, signed: Any, xp: Any) -> tuple:
+    """The one mapping from uniforms to choices, written once for NumPy arrays and torch tensors (``xp`` is the
+    ``numpy`` or ``torch`` module; both give the same float64 arithmetic). Returns ``(weights, skip, depth, op_index,
+    level, negate)``, the integer columns still as float64 whole numbers."""
+    batch_size, width = u.shape[0], config.width
+    n_max = MAX_RANDOM_DEPTH if config.depth == -1 else config.depth
+    slots = width * n_max
+    if gammas is None:  # alpha = 1: Gamma(1) = Exp(1) = -log(1 - U)
+        gammas = -xp.log1p(-u[:, 3 * slots:3 * slots + width + 2])
+    weights = gammas[:, :width] / gammas[:, :width].sum(1)[:, None]
+    skip = gammas[:, width] / (gammas[:, width] + gammas[:, width + 1])
+    if config.depth == -1:
+        depth = xp.floor(u[:, -width:] * MAX_RANDOM_DEPTH).clip(max=MAX_RANDOM_DEPTH - 1) + 1
+    else:
+        depth = xp.ones_like(u[:, :width]) * config.depth
+    shape = (batch_size, width, n_max)
+    op_index = xp.floor(u[:, :slots] * n_ops).clip(max=n_ops - 1).reshape(shape)
+    level = (u[:, slots:2 * slots] * (config.severity - MIN_LEVEL) + MIN_LEVEL).reshape(shape)
+    negate = (u[:, 2 * slots:3 * slots] < 0.5).reshape(shape) & signed[_as_index(op_index)]
+    return weights, skip, depth, op_index, level, negate
+
+
+def _draw(config: AugMixConfig, batch_size: int, generator: torch.Generator | None) -> tuple:
+    """Draw the uniforms (one ``torch.rand`` row per view) and map them: with NumPy on the CPU (small batches cost
+    microseconds, not a torch op each), with torch on an accelerator (no host synchronisation)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    ops = op_set(config.all_ops)
+    device = generator.device if generator is not None else torch.device("cpu")
+    width = config.width
+    random_depth = config.depth == -1
+    slots = width * (MAX_RANDOM_DEPTH if random_depth else config.depth)
+    unit_gammas = config.alpha == 1
+    u = torch.rand((batch_size, 3 * slots + (width + 2 if unit_gammas else 0) + (width if random_depth else 0)),
+                   generator=generator, dtype=torch.float64, device=device)
+    gammas = None if unit_gammas else sample_gamma(torch.full((batch_size, width + 2), float(config.alpha)), generator)
+    if device.type == "cpu":
+        mapped = _map_uniforms(u.numpy(), None if gammas is None else gammas.numpy(), config, len(ops),
+                               _signed_table(ops), np)
+    else:
+        mapped = _map_uniforms(u, gammas, config, len(ops), torch.from_numpy(_signed_table(ops)).to(device), torch)
+    return ops, mapped
 
 
 def draw_view_choices(
@@ -99,33 +149,10 @@ def draw_view_choices(
         generator: torch generator; the choices are drawn on its device (a CUDA generator keeps them on the GPU,
             with no host synchronisation). None uses torch's global CPU RNG.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-    ops = op_set(config.all_ops)
-    device = generator.device if generator is not None else torch.device("cpu")
-    n_ops, width = len(ops), config.width
-    random_depth = config.depth == -1
-    n_max = MAX_RANDOM_DEPTH if random_depth else config.depth
-    slots = width * n_max
-    unit_gammas = config.alpha == 1
-    n_gamma = width + 2 if unit_gammas else 0
-    u = torch.rand((batch_size, 3 * slots + n_gamma + (width if random_depth else 0)), generator=generator,
-                   dtype=torch.float64, device=device)
-    if unit_gammas:
-        gammas = torch.log1p(-u[:, 3 * slots:3 * slots + n_gamma]).neg_()
-    else:
-        gammas = sample_gamma(torch.full((batch_size, width + 2), float(config.alpha)), generator)
-    weights = (gammas[:, :width] / gammas[:, :width].sum(1, keepdim=True)).to(torch.float32)
-    skip = gammas[:, width] / (gammas[:, width] + gammas[:, width + 1])
-    if random_depth:
-        depth = (u[:, 3 * slots + n_gamma:] * MAX_RANDOM_DEPTH).long().clamp_(max=MAX_RANDOM_DEPTH - 1).add_(1)
-    else:
-        depth = torch.full((batch_size, width), config.depth, dtype=torch.int64, device=device)
-    shape = (batch_size, width, n_max)
-    op_index = (u[:, :slots] * n_ops).long().clamp_(max=n_ops - 1).view(shape)
-    level = (u[:, slots:2 * slots] * (config.severity - MIN_LEVEL) + MIN_LEVEL).view(shape)
-    negate = (u[:, 2 * slots:3 * slots] < 0.5).view(shape) & _signed_table(ops, device)[op_index]
-    return ViewChoices(ops, weights, skip, depth, op_index, level, negate)
+    ops, (weights, skip, depth, op_index, level, negate) = _draw(config, batch_size, generator)
+    as_tensor = torch.from_numpy if isinstance(weights, np.ndarray) else (lambda x: x)
+    return ViewChoices(ops, as_tensor(weights).to(torch.float32), as_tensor(skip), as_tensor(depth).to(torch.int64),
+                       as_tensor(op_index).to(torch.int64), as_tensor(level), as_tensor(negate))
 
 
 def sample_augmix_views(
@@ -143,20 +170,20 @@ def sample_augmix_views(
         num_views: number of views.
         generator: CPU torch generator; None uses torch's global RNG (seeded per DataLoader worker by torch).
     """
-    d = draw_view_choices(config, num_views, generator)
-    ops = d.ops
+    ops, (weights, skip, depth, op_index, level, negate) = _draw(config, num_views, generator)
     views = []
-    columns = (d.chain_weights, d.skip_weight, d.depth, d.op_index, d.level, d.negate)
-    for weights, skip, depths, op_index, level, negate in zip(*(t.tolist() for t in columns), strict=True):
+    weights = weights.astype(np.float32) if isinstance(weights, np.ndarray) else weights.to(torch.float32)
+    columns = (weights, skip, depth, op_index, level, negate)
+    for weights_, skip_, depths, op_index_, level_, negate_ in zip(*(t.tolist() for t in columns), strict=True):
         chains = []
-        for c, depth in enumerate(depths):
+        for c, depth_ in enumerate(depths):
             chain = []
-            for k in range(depth):
-                name = ops[op_index[c][k]]
-                chain.append(OpParams(name, level[c][k], negate[c][k],
-                                      op_argument(name, level[c][k], negate[c][k], image_size)))
+            for k in range(int(depth_)):
+                name = ops[int(op_index_[c][k])]
+                chain.append(OpParams(name, level_[c][k], negate_[c][k],
+                                      op_argument(name, level_[c][k], negate_[c][k], image_size)))
             chains.append(tuple(chain))
-        views.append(AugMixParams(tuple(weights), skip, tuple(chains)))
+        views.append(AugMixParams(tuple(weights_), skip_, tuple(chains)))
     return tuple(views)
 
 
