@@ -9,7 +9,7 @@ from synthetic import make_image
 from timm.data.transforms import MaybeToTensor
 from torchvision import transforms
 
-from timm_augmix_plugin.augmix import AugMixPaper, OpParams, apply_op, parse_policy
+from timm_augmix_plugin.augmix import AugMixPaper, parse_policy
 from timm_augmix_plugin.augmix.batched import (
     BatchedAugMix,
     affine,
@@ -18,6 +18,8 @@ from timm_augmix_plugin.augmix.batched import (
     rotation_matrix,
     sample_batched_params,
 )
+from timm_augmix_plugin.augmix.pil_ops import apply_op
+from timm_augmix_plugin.augmix.sampling import OpParams
 from timm_augmix_plugin.augmix.transform import AugMixJSD
 from timm_augmix_plugin.constants import CIFAR_MEAN, CIFAR_STD
 from timm_augmix_plugin.testing import apply_op_reference

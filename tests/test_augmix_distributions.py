@@ -11,10 +11,11 @@ import pytest
 import torch
 from scipy import stats
 
-from timm_augmix_plugin.augmix import PAPER_OPS, AugMixConfig, op_argument, parse_policy, sample_augmix_params
+from timm_augmix_plugin.augmix import PAPER_OPS, AugMixConfig, parse_policy
 from timm_augmix_plugin.augmix.batched import sample_batched_params
-from timm_augmix_plugin.augmix.ops import SIGNED_OPS
+from timm_augmix_plugin.augmix.ops import SIGNED_OPS, op_argument
 from timm_augmix_plugin.augmix.rng import sample_gamma
+from timm_augmix_plugin.augmix.sampling import draw_view_choices, sample_augmix_params
 
 P_MIN = 1e-3  # deterministic under the fixed seeds; a real mismatch gives p far below this at these sample sizes
 SIZE = (32, 32)
@@ -141,3 +142,40 @@ def test_other_policies_op_set_severity_and_fixed_depth(policy):
 def test_batched_sampler_rejects_an_empty_batch():
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         sample_batched_params(AugMixConfig(), 0, SIZE)
+
+
+@pytest.mark.parametrize("policy", ["augmix_paper", "augmix_paper-all-d2-w4", "augmix_paper-a0.5", "augmix_paper-in"])
+def test_both_samplers_draw_with_one_code(policy):
+    """The per-image sampler is the batch of one of :func:`draw_view_choices`, as the batched sampler's rows are."""
+    config = parse_policy(policy)
+    for seed in range(20):
+        one = sample_augmix_params(config, SIZE, torch.Generator().manual_seed(seed))
+        row = sample_batched_params(config, 1, SIZE, torch.Generator().manual_seed(seed)).sample(0)
+        assert one.chain_weights == row.chain_weights and one.skip_weight == row.skip_weight
+        assert [[(op.name, op.level, op.negate) for op in c] for c in one.chains] == \
+            [[(op.name, op.level, op.negate) for op in c] for c in row.chains]
+        for a, b in zip((op for c in one.chains for op in c), (op for c in row.chains for op in c), strict=True):
+            assert a.argument == pytest.approx(b.argument, abs=1e-12) if a.argument is not None else b.argument is None
+    choices = draw_view_choices(config, 5, torch.Generator().manual_seed(0))
+    assert choices.op_index.shape == choices.level.shape == choices.negate.shape
+    assert choices.chain_weights.shape == (5, config.width) and choices.skip_weight.shape == (5,)
+
+
+@pytest.mark.parametrize("policy", ["augmix_paper", "augmix_paper-all-d2-w4", "augmix_paper-a0.5"])
+def test_the_mapping_gives_the_same_choices_in_numpy_and_torch(policy):
+    """The one uniform -> choices mapping runs with NumPy on the CPU and with torch on accelerators: same choices."""
+    import numpy as np
+
+    from timm_augmix_plugin.augmix.ops import op_set
+    from timm_augmix_plugin.augmix.sampling import _map_uniforms, _signed_table
+
+    config = parse_policy(policy)
+    ops = op_set(config.all_ops)
+    columns = 3 * config.width * 3 + config.width + 2 + config.width
+    u = torch.rand((64, columns), generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    gammas = None if config.alpha == 1 else torch.rand((64, config.width + 2), dtype=torch.float64) + 0.1
+    signed = _signed_table(ops)
+    with_numpy = _map_uniforms(u.numpy(), None if gammas is None else gammas.numpy(), config, len(ops), signed, np)
+    with_torch = _map_uniforms(u, gammas, config, len(ops), torch.from_numpy(signed), torch)
+    for a, b in zip(with_numpy, with_torch, strict=True):
+        np.testing.assert_allclose(np.asarray(a, dtype=np.float64), b.numpy().astype(np.float64), rtol=1e-15, atol=0)

@@ -14,17 +14,19 @@ import pytest
 import torch
 from PIL import Image
 
-from timm_augmix_plugin.augmix import AugMixPaper, OpParams, apply_op
+from timm_augmix_plugin.augmix import AugMixPaper
 from timm_augmix_plugin.augmix.ops import op_argument
 from timm_augmix_plugin.augmix.pil_ops import (
     affine_bilinear,
     affine_bilinear_array,
+    apply_op,
     apply_op_any,
     is_identity,
     kernel_affine_coeffs,
     rotate,
     rotation_matrix,
 )
+from timm_augmix_plugin.augmix.sampling import OpParams
 from timm_augmix_plugin.augmix.transform import AugMixJSD
 from timm_augmix_plugin.constants import CIFAR_MEAN, CIFAR_STD
 from timm_augmix_plugin.testing import apply_op_reference

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from timm_augmix_plugin.augmix import AugMixConfig, is_plugin_policy, parse_policy
+from timm_augmix_plugin.augmix import AugMixConfig, parse_policy
+from timm_augmix_plugin.augmix.config import is_plugin_policy
 
 
 def test_defaults_are_the_papers_cifar_settings():

@@ -11,17 +11,10 @@ from timm.data import AugMixDataset, create_loader
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from timm_augmix_plugin.augmix import (
-    ALL_OPS,
-    PAPER_OPS,
-    AugMixPaper,
-    OpParams,
-    apply_op,
-    create_augmix_transform,
-    op_argument,
-    parse_policy,
-    sample_augmix_params,
-)
+from timm_augmix_plugin.augmix import ALL_OPS, PAPER_OPS, AugMixPaper, create_augmix_transform, parse_policy
+from timm_augmix_plugin.augmix.ops import op_argument
+from timm_augmix_plugin.augmix.pil_ops import apply_op
+from timm_augmix_plugin.augmix.sampling import OpParams, sample_augmix_params
 from timm_augmix_plugin.constants import CIFAR_MEAN, CIFAR_STD
 
 
@@ -196,7 +189,7 @@ def test_cifar_preset_is_flip_then_padded_crop_before_augmix():
     kinds = [type(t).__name__ for t in primary.transforms]
     assert kinds[1:] == ["RandomHorizontalFlip", "RandomCrop"]
     assert primary.transforms[2].padding == 4 and primary.transforms[2].size == (32, 32)
-    assert final.transforms[1].mean == CIFAR_MEAN
+    assert final.transforms[0].mean == CIFAR_MEAN
     imagenet = create_augmix_transform(224, preset="imagenet", separate=True)
     assert imagenet[1].transforms[0].config.severity == 1
     evaluation = create_augmix_transform(224, preset="imagenet", is_training=False)

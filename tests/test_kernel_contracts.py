@@ -15,18 +15,11 @@ import torch
 from PIL import Image
 from synthetic import make_image
 
-from timm_augmix_plugin.augmix import (
-    ALL_OPS,
-    AugMixJSD,
-    AugMixPaper,
-    BatchedAugMix,
-    OpParams,
-    apply_op,
-    create_augmix_transform,
-    op_argument,
-)
+from timm_augmix_plugin.augmix import ALL_OPS, AugMixJSD, AugMixPaper, BatchedAugMix, create_augmix_transform
 from timm_augmix_plugin.augmix.batched import apply_batched_op
-from timm_augmix_plugin.augmix.pil_ops import apply_op_any
+from timm_augmix_plugin.augmix.ops import op_argument
+from timm_augmix_plugin.augmix.pil_ops import apply_op, apply_op_any
+from timm_augmix_plugin.augmix.sampling import OpParams
 from timm_augmix_plugin.augmix.transform import NormalizedToTensor
 from timm_augmix_plugin.constants import CIFAR_MEAN, CIFAR_STD
 

@@ -1,7 +1,8 @@
 """Batched AugMix on tensors: per-sample chains, ops, levels and weights for a whole (B, C, H, W) batch on any device.
 
 Every sample of the batch gets its own AugMix view, drawn from exactly the paper's distributions (the same formulas
-as :func:`~timm_augmix_plugin.augmix.sampling.sample_augmix_params`, vectorised): its own Dirichlet chain weights,
+as :func:`~timm_augmix_plugin.augmix.sampling.sample_augmix_params`: both draw with
+:func:`~timm_augmix_plugin.augmix.sampling.draw_view_choices`): its own Dirichlet chain weights,
 Beta skip weight, per-chain depth, and per op slot its own op, level and sign. (torchvision's ``AugMix`` on a batch
 applies one op to the whole batch instead.)
 
@@ -33,38 +34,25 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..data_config import normalization_affine
 from .config import AugMixConfig, parse_policy
-from .ops import GEOMETRIC_OPS, OPS, SIGNED_OPS, get_op, op_set
+from .ops import GEOMETRIC_OPS, OPS, get_op
 from .pil_ops import rotation_matrix
-from .rng import sample_gamma
-from .sampling import MAX_RANDOM_DEPTH, MIN_LEVEL, AugMixParams, OpParams
+from .sampling import AugMixParams, OpParams, ViewChoices, draw_view_choices
 
 # ITU-R 601-2 luma in PIL's fixed point (RGB -> L conversion)
 _LUMA = (19595, 38470, 7471)
 
 
 @dataclass(frozen=True)
-class BatchedAugMixParams:
-    """Per-sample random choices of one AugMix view for a batch (CPU tensors).
+class BatchedAugMixParams(ViewChoices):
+    """Per-sample random choices of one AugMix view for a batch: the :class:`~.sampling.ViewChoices` of
+    :func:`~.sampling.draw_view_choices` and the op arguments.
 
     Attributes:
-        ops: the op names that ``op_index`` points into.
-        chain_weights: (B, width) float32, Dirichlet(alpha) per sample.
-        skip_weight: (B,) float64, Beta(alpha, alpha) per sample.
-        depth: (B, width) int64, ops per chain (fixed, or uniform 1..3 per chain).
-        op_index: (B, width, max_depth) int64 op per slot (slots at or beyond ``depth`` are unused).
-        level: (B, width, max_depth) float64, uniform on [0.1, severity).
-        negate: (B, width, max_depth) bool, the random sign (False for unsigned ops).
         argument: (B, width, max_depth) float64, the op argument (as ``op_argument``; NaN for argument-free ops).
     """
 
-    ops: tuple[str, ...]
-    chain_weights: torch.Tensor
-    skip_weight: torch.Tensor
-    depth: torch.Tensor
-    op_index: torch.Tensor
-    level: torch.Tensor
-    negate: torch.Tensor
     argument: torch.Tensor
 
     def sample(self, i: int) -> AugMixParams:
@@ -130,6 +118,9 @@ def sample_batched_params(
 ) -> BatchedAugMixParams:
     """Draw one AugMix view's parameters for every sample of a batch, independently per sample.
 
+    The choices come from :func:`~timm_augmix_plugin.augmix.sampling.draw_view_choices` (the per-image sampler's
+    drawing code); this adds the op arguments.
+
     Args:
         config: the AugMix hyper-parameters.
         batch_size: number of samples.
@@ -137,27 +128,9 @@ def sample_batched_params(
         generator: torch generator; the parameters are drawn on its device (a CUDA generator keeps the sampling
             on the GPU, with no host synchronisation). None uses torch's global CPU RNG.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-    ops = op_set(config.all_ops)
-    device = generator.device if generator is not None else torch.device("cpu")
-    width = config.width
-    n_max = MAX_RANDOM_DEPTH if config.depth == -1 else config.depth
-    gammas = sample_gamma(torch.full((batch_size, width + 2), float(config.alpha)), generator)
-    weights = (gammas[:, :width] / gammas[:, :width].sum(1, keepdim=True)).to(torch.float32)
-    skip = gammas[:, width] / (gammas[:, width] + gammas[:, width + 1])
-    if config.depth == -1:
-        depth = torch.randint(1, MAX_RANDOM_DEPTH + 1, (batch_size, width), generator=generator, device=device)
-    else:
-        depth = torch.full((batch_size, width), config.depth, dtype=torch.int64, device=device)
-    shape = (batch_size, width, n_max)
-    op_index = torch.randint(0, len(ops), shape, generator=generator, device=device)
-    level = MIN_LEVEL + (config.severity - MIN_LEVEL) * torch.rand(shape, generator=generator, dtype=torch.float64,
-                                                                   device=device)
-    signed = _is_one_of(op_index, ops, SIGNED_OPS)
-    negate = (torch.rand(shape, generator=generator, device=device) < 0.5) & signed
-    argument = op_arguments(ops, op_index, level, negate, image_size)
-    return BatchedAugMixParams(ops, weights, skip, depth, op_index, level, negate, argument)
+    draws = draw_view_choices(config, batch_size, generator)
+    argument = op_arguments(draws.ops, draws.op_index, draws.level, draws.negate, image_size)
+    return BatchedAugMixParams(**vars(draws), argument=argument)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -394,19 +367,6 @@ def _is_one_of(op_index: torch.Tensor, ops: Sequence[str], names: frozenset[str]
         if name in names:
             out |= op_index == i
     return out
-
-
-def normalization_affine(mean: Sequence[float], std: Sequence[float]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(scale, bias)``, each (1, 3, 1, 1) float32, with ``Normalize(mean, std)(x / 255) == x * scale + bias``.
-
-    Raises:
-        ValueError: not 3 values each, or a std that is not positive.
-    """
-    mean_t = torch.as_tensor(mean, dtype=torch.float64).flatten()
-    std_t = torch.as_tensor(std, dtype=torch.float64).flatten()
-    if mean_t.numel() != 3 or std_t.numel() != 3 or not bool((std_t > 0).all()):
-        raise ValueError(f"mean and std must be 3 values (RGB) with std > 0, got mean={mean}, std={std}.")
-    return (1 / (255 * std_t)).to(torch.float32).view(1, 3, 1, 1), (-mean_t / std_t).to(torch.float32).view(1, 3, 1, 1)
 
 
 def _as_uint8_batch(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -4,17 +4,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from PIL import Image
-from timm.data.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
-from timm.data.transforms import MaybeToTensor
 from torchvision import transforms
 
-from ..constants import CIFAR_MEAN, CIFAR_STD
+from ..constants import IMAGENET_CROP_PCT, PRESET_NORMALIZATION
+from ..data_config import ResizeCenterCrop, ToNormalizedTensor
 from .config import is_plugin_policy, parse_policy
 from .image_checks import ensure_rgb_image
 from .transform import AugMixJSD, AugMixPaper
 
-PRESETS = ("cifar", "imagenet", "none")
-IMAGENET_CROP_PCT = 0.875
+__all__ = ["PRESETS", "EnsureRGB", "cifar_crop_padding", "create_augmix_transform", "train_geometry"]
+
+PRESETS = tuple(PRESET_NORMALIZATION)
 
 
 class EnsureRGB:
@@ -73,9 +73,13 @@ def create_augmix_transform(
         policy: ``augmix_paper...`` string; None gives ``augmix_paper`` (cifar) or ``augmix_paper-in`` (imagenet).
         preset: ``'cifar'`` (flip, random crop with 4 px padding at 32 px, then AugMix), ``'imagenet'`` (random
             resized crop, flip, then AugMix) or ``'none'`` (AugMix only); see :func:`train_geometry`.
-        mean: normalisation mean; None picks CIFAR stats (cifar/none) or ImageNet stats (imagenet).
+        mean: normalisation mean; None takes the preset's from
+            :data:`~timm_augmix_plugin.constants.PRESET_NORMALIZATION` (CIFAR stats for cifar/none, ImageNet stats
+            for imagenet). With a model, pass its own (``data_config.model_data_config(model)``).
         std: normalisation std, as ``mean``.
-        is_training: False returns the evaluation transform (ToTensor + Normalize; resize + centre crop for imagenet).
+        is_training: False returns the evaluation transform: ToTensor + Normalize, after, for imagenet, eval-c's
+            :class:`~timm_augmix_plugin.data_config.ResizeCenterCrop` (timm's rule: short side
+            ``floor(img_size / 0.875)``, e.g. 256 at 224 and 36 at 32; before issue 14 it was rounded, 37 at 32).
         separate: return ``(primary, augmix, final)`` for timm's ``AugMixDataset(dataset, num_splits=3)``, which then
             yields the clean view and two independent AugMix views per sample.
         num_splits: ``>= 2`` returns one transform that yields ``(clean, aug_1, ..., aug_{num_splits-1})``, all
@@ -98,16 +102,16 @@ def create_augmix_transform(
     if policy is not None and not is_plugin_policy(policy):
         raise ValueError(f"policy must be an 'augmix_paper...' string, got {policy!r}.")
     imagenet = preset == "imagenet"
-    mean = tuple(mean) if mean is not None else (IMAGENET_DEFAULT_MEAN if imagenet else CIFAR_MEAN)
-    std = tuple(std) if std is not None else (IMAGENET_DEFAULT_STD if imagenet else CIFAR_STD)
-    final = transforms.Compose([MaybeToTensor(), transforms.Normalize(mean, std)])
+    mean = tuple(mean) if mean is not None else PRESET_NORMALIZATION[preset][0]
+    std = tuple(std) if std is not None else PRESET_NORMALIZATION[preset][1]
+    final = transforms.Compose([ToNormalizedTensor(mean, std)])
 
     if not is_training:
         if separate:
             raise ValueError("separate=True only applies to training transforms (is_training=True).")
         steps: list[Callable] = [EnsureRGB(1)]
         if imagenet:
-            steps += [transforms.Resize(int(round(img_size / IMAGENET_CROP_PCT))), transforms.CenterCrop(img_size)]
+            steps.append(ResizeCenterCrop(img_size, IMAGENET_CROP_PCT, keep_input_size=False))
         return transforms.Compose(steps + list(final.transforms))
 
     config = parse_policy(policy or ("augmix_paper-in" if imagenet else "augmix_paper"))

@@ -26,10 +26,13 @@ import torch
 from numba import njit, uint64
 from PIL import Image
 
+from ..data_config import ToNormalizedTensor, normalization_affine
 from .config import AugMixConfig, parse_policy
 from .image_checks import ensure_rgb_image
 from .pil_ops import apply_op_any
-from .sampling import AugMixParams, sample_augmix_params
+from .sampling import AugMixParams, sample_augmix_params, sample_augmix_views
+
+__all__ = ["NORMALIZED_MARK", "OUTPUTS", "AugMixJSD", "AugMixPaper", "NormalizedToTensor", "normalized_chw"]
 
 OUTPUTS = ("float", "uint8")
 #: Attribute set (True) on the tensors :class:`AugMixPaper` has normalised itself, so that
@@ -74,19 +77,15 @@ def _pixels(img: Image.Image | np.ndarray) -> np.ndarray:
 
 
 def _normalisation(mean: Sequence[float] | None, std: Sequence[float] | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(scale, bias)`` of shape (3, 1, 1) with ``N(v) = v * scale + bias`` for pixel values ``v`` in 0..255."""
+    """``(scale, bias)`` of shape (3, 1, 1) with ``N(v) = v * scale + bias`` for pixel values ``v`` in 0..255.
+
+    :func:`~timm_augmix_plugin.data_config.normalization_affine`, or plain scaling to [0, 1] without mean / std.
+    """
     if (mean is None) != (std is None):
         raise ValueError("Give both mean and std to normalise the AugMix output, or neither (output in [0, 1]).")
     if mean is None:
         return torch.full((3, 1, 1), 1 / 255), torch.zeros(3, 1, 1)
-    mean_t = torch.as_tensor(mean, dtype=torch.float64).flatten()
-    std_t = torch.as_tensor(std, dtype=torch.float64).flatten()
-    if mean_t.numel() != 3 or std_t.numel() != 3 or not bool((std_t > 0).all()):
-        raise ValueError(f"mean and std must be 3 values (RGB) with std > 0, got mean={mean}, std={std}; "
-                         "e.g. mean=(0.4914, 0.4822, 0.4465), std=(0.2023, 0.1994, 0.2010).")
-    scale = (1 / (255 * std_t)).to(torch.float32).view(3, 1, 1)
-    bias = (-mean_t / std_t).to(torch.float32).view(3, 1, 1)
-    return scale, bias
+    return normalization_affine(mean, std)
 
 
 def normalized_chw(img: Image.Image | np.ndarray, scale_values: Sequence[float], bias: torch.Tensor) -> torch.Tensor:
@@ -97,12 +96,13 @@ def normalized_chw(img: Image.Image | np.ndarray, scale_values: Sequence[float],
     return out
 
 
-class NormalizedToTensor:
+class NormalizedToTensor(ToNormalizedTensor):
     """timm's final ``MaybeToTensor() + Normalize(mean, std)`` for pipelines around :class:`AugMixPaper`, fused.
 
-    A PIL RGB image (the clean view) becomes the normalised (3, H, W) float32 tensor in one compiled pass; a tensor
-    that :class:`AugMixPaper` normalised itself (it carries :data:`NORMALIZED_MARK`) is passed on; any other tensor is
-    normalised as timm's ``Normalize`` would. Same numbers as timm's two steps up to float32 rounding.
+    A PIL RGB image (the clean view) or (H, W, 3) uint8 array becomes the normalised (3, H, W) float32 tensor in one
+    compiled pass; a tensor that :class:`AugMixPaper` normalised itself (it carries :data:`NORMALIZED_MARK`) is passed
+    on; anything else goes through :class:`~timm_augmix_plugin.data_config.ToNormalizedTensor`. Same numbers as
+    timm's two steps up to float32 rounding.
 
     Args:
         mean: normalisation mean (RGB).
@@ -110,27 +110,17 @@ class NormalizedToTensor:
     """
 
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
-        self.mean = tuple(float(v) for v in (mean.flatten().tolist() if isinstance(mean, torch.Tensor) else mean))
-        self.std = tuple(float(v) for v in (std.flatten().tolist() if isinstance(std, torch.Tensor) else std))
-        self._scale, self._bias = _normalisation(self.mean, self.std)
+        super().__init__(mean, std)
+        self._scale, self._bias = normalization_affine(self.mean, self.std)
         self._scale_values = self._scale.flatten().tolist()
-        self._mean_t = torch.tensor(self.mean).view(-1, 1, 1)
-        self._std_t = torch.tensor(self.std).view(-1, 1, 1)
 
     def __call__(self, pic: Image.Image | np.ndarray | torch.Tensor) -> torch.Tensor:
-        if isinstance(pic, torch.Tensor):
-            if getattr(pic, NORMALIZED_MARK, False):
-                return pic
-            return (pic - self._mean_t) / self._std_t
-        if isinstance(pic, Image.Image) and pic.mode != "RGB" or isinstance(pic, np.ndarray) and (
-                pic.dtype != np.uint8 or pic.ndim != 3 or pic.shape[2] != 3):
-            from torchvision.transforms import functional as F
-
-            return F.normalize(F.to_tensor(pic), self.mean, self.std)
-        return normalized_chw(pic, self._scale_values, self._bias)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(mean={self.mean}, std={self.std})"
+        if isinstance(pic, torch.Tensor) and getattr(pic, NORMALIZED_MARK, False):
+            return pic
+        if isinstance(pic, Image.Image) and pic.mode == "RGB" or isinstance(pic, np.ndarray) and (
+                pic.dtype == np.uint8 and pic.ndim == 3 and pic.shape[2] == 3):
+            return normalized_chw(pic, self._scale_values, self._bias)
+        return super().__call__(pic)
 
 
 class AugMixPaper:
@@ -299,10 +289,8 @@ class AugMixJSD:
         aug = self.augmix
         img = ensure_rgb_image(img)
         clean = aug.normalize(img)
-        views = [clean]
-        for _ in range(self.num_views):
-            views.append(aug.view_from_clean(img, aug.make_params(img), clean))
-        return tuple(views)
+        params = sample_augmix_views(aug.config, img.size, self.num_views, aug.generator)  # one draw for all views
+        return (clean, *(aug.view_from_clean(img, p, clean) for p in params))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.augmix!r}, num_views={self.num_views})"

@@ -2,7 +2,7 @@
 
 Weights from local files are read with safetensors only (no pickle), by the checkpoint loader shared with the Hub
 card builder (:mod:`timm_augmix_plugin.utils.checkpoints`). The data configuration (input size, mean/std, crop)
-comes from the model's ``pretrained_cfg`` via ``timm.data.resolve_model_data_config``.
+comes from the model's ``pretrained_cfg`` via :func:`~timm_augmix_plugin.data_config.model_data_config`.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 import timm
 from torch import nn
 
+from ..data_config import model_data_config as resolve_data_config  # the one owner; name kept for callers
 from ..utils.checkpoints import LoadedCheckpoint, load_trained_model, read_safetensors, require_known_model
 from ..utils.weights_hash import state_dict_sha256
 
@@ -110,31 +111,3 @@ def _evaluation_model(spec: str, loaded: LoadedCheckpoint, img_size: int | None)
         weights_sha256=loaded.weights_sha256,
         weights_file=str(loaded.source),
     )
-
-
-def resolve_data_config(model: nn.Module, img_size: int | None = None) -> dict[str, Any]:
-    """timm's data config of ``model`` (input size, interpolation, mean, std, crop), optionally at ``img_size``.
-
-    Raises:
-        ValueError: when ``img_size`` differs from a model whose pretrained_cfg declares a fixed input size.
-    """
-    from timm.data import resolve_model_data_config
-
-    args: dict[str, Any] = {}
-    if img_size is not None:
-        if img_size < 1:
-            raise ValueError(f"--img-size must be positive, got {img_size}")
-        cfg = getattr(model, "pretrained_cfg", {}) or {}
-        native = tuple(cfg.get("input_size", (3, img_size, img_size)))[1:]
-        if cfg.get("fixed_input_size") and native != (img_size, img_size):
-            raise ValueError(
-                f"the model has a fixed input size {native[0]}x{native[1]} and cannot run at --img-size {img_size}; "
-                "use -C data at the model's size"
-            )
-        channels = tuple(cfg.get("input_size", (3,)))[0]
-        args["input_size"] = (channels, img_size, img_size)
-    config = dict(resolve_model_data_config(model, args=args))
-    config["mean"] = tuple(float(v) for v in config["mean"])
-    config["std"] = tuple(float(v) for v in config["std"])
-    config["input_size"] = tuple(int(v) for v in config["input_size"])
-    return config

@@ -10,48 +10,18 @@
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
 import torch
 from PIL import Image
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms import functional as F
 
+from ..constants import IMAGENET_CROP_PCT
+from ..data_config import ResizeCenterCrop, ToNormalizedTensor
 
-class ToNormalizedTensor:
-    """uint8 ``(H, W, 3)`` array or PIL RGB image -> normalised float32 ``(3, H, W)`` tensor."""
-
-    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
-        self.mean, self.std = list(mean), list(std)
-
-    def __call__(self, image: np.ndarray | Image.Image) -> torch.Tensor:
-        return F.normalize(F.to_tensor(image), self.mean, self.std)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(mean={self.mean}, std={self.std})"
-
-
-class ResizeCenterCrop:
-    """PIL -> PIL at ``size x size``: resize the short side to ``floor(size / crop_pct)``, then centre-crop.
-
-    Images already ``size x size`` pass through untouched.
-    """
-
-    def __init__(self, size: int, crop_pct: float = 0.875, interpolation: str = "bilinear") -> None:
-        self.size, self.crop_pct = size, crop_pct
-        self.interpolation = InterpolationMode(interpolation if interpolation != "random" else "bilinear")
-
-    def __call__(self, image: Image.Image) -> Image.Image:
-        if image.size == (self.size, self.size):
-            return image
-        scale = math.floor(self.size / self.crop_pct)
-        image = F.resize(image, scale, interpolation=self.interpolation)
-        return F.center_crop(image, [self.size, self.size])
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(size={self.size}, crop_pct={self.crop_pct}, {self.interpolation.value})"
+__all__ = [
+    "CleanTransform", "ReferencePrepare", "clean_transform", "corrupted_transform", "geometric_transform", "input_hw",
+    "reference_prepare",
+]
 
 
 class ReferencePrepare:
@@ -98,13 +68,17 @@ def _square_size(data_config: dict[str, Any]) -> int:
 
 
 def corrupted_transform(data_config: dict[str, Any]) -> ToNormalizedTensor:
-    """ToTensor + Normalize with the model's mean/std (no resizing)."""
+    """ToTensor + Normalize with the model's mean/std (no resizing); the plugin's one normalisation step."""
     return ToNormalizedTensor(tuple(data_config["mean"]), tuple(data_config["std"]))
 
 
 def geometric_transform(data_config: dict[str, Any]) -> ResizeCenterCrop:
-    """Resize + centre crop to the model's (square) input size with its crop_pct and interpolation."""
-    crop_pct = float(data_config.get("crop_pct") or 0.875)
+    """Resize + centre crop to the model's (square) input size with its crop_pct and interpolation.
+
+    The plugin's one evaluation resize (also ``create_augmix_transform(is_training=False)``'s), here keeping images
+    already at the input size as they are.
+    """
+    crop_pct = float(data_config.get("crop_pct") or IMAGENET_CROP_PCT)
     return ResizeCenterCrop(_square_size(data_config), crop_pct, data_config.get("interpolation", "bilinear"))
 
 

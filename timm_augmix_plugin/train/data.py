@@ -21,6 +21,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import transforms as T
 
+from ..data_config import ToNormalizedTensor
 from ..utils.seeds import mix_seed
 from .recipe import Recipe, dataset_kind
 from .synthetic import SyntheticShapes
@@ -84,11 +85,12 @@ class TrainData:
 # Transforms
 # ----------------------------------------------------------------------------------------------------------------
 def _normalize(mean, std) -> list[Callable]:
-    return [T.ToTensor(), T.Normalize(mean=list(mean), std=list(std))]
+    return [ToNormalizedTensor(mean, std)]
 
 
 def build_eval_transform(recipe: Recipe, mean, std) -> Callable:
-    """Deterministic evaluation transform: ToTensor + Normalize (``imagenet`` preset: resize + centre crop first).
+    """Deterministic evaluation transform: ToTensor + Normalize (``imagenet`` preset: resize + centre crop first,
+    with eval-c's timm rule, short side ``floor(img_size / 0.875)``).
 
     The evaluation side of ``create_augmix_transform``, so training and the plugin's factory evaluate alike.
     """

@@ -18,9 +18,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from timm.data.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from tqdm.auto import tqdm
 
+from ..data_config import model_data_config
 from ..utils.cpu_processes import use_cpu
 from ..utils.outputs import ensure_writable_dir
 from ..utils.run_lock import FolderLock
@@ -105,10 +105,11 @@ def _sync_batchnorm(model: torch.nn.Module, sync_bn: bool | None, num_processes:
 
 
 def resolve_normalization(recipe: Recipe, model: torch.nn.Module) -> tuple[tuple, tuple]:
-    """The recipe's mean / std, or the model's ``pretrained_cfg`` values when the recipe leaves them null."""
-    cfg = getattr(model, "pretrained_cfg", None) or {}
-    mean = recipe.data.mean if recipe.data.mean is not None else cfg.get("mean", IMAGENET_DEFAULT_MEAN)
-    std = recipe.data.std if recipe.data.std is not None else cfg.get("std", IMAGENET_DEFAULT_STD)
+    """The recipe's mean / std, or the model's data config's (:func:`~timm_augmix_plugin.data_config.model_data_config`)
+    when the recipe leaves them null."""
+    cfg = model_data_config(model)
+    mean = recipe.data.mean if recipe.data.mean is not None else cfg["mean"]
+    std = recipe.data.std if recipe.data.std is not None else cfg["std"]
     return tuple(float(v) for v in mean), tuple(float(v) for v in std)
 
 

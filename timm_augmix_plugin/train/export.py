@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from ..augmix.factory import IMAGENET_CROP_PCT
+from ..constants import IMAGENET_CROP_PCT
 from .recipe import Recipe
 
 __all__ = ["export_weights", "plain_state_dict"]

@@ -206,7 +206,7 @@ class _Normalize:
     """uint8 (B, C, H, W) -> normalised float32 with device-resident constants (no host copy per call)."""
 
     def __init__(self, mean, std, device: torch.device) -> None:
-        from ..augmix.batched import normalization_affine
+        from ..data_config import normalization_affine
 
         self.scale, self.bias = (t.to(device) for t in normalization_affine(mean, std))
 
