@@ -35,3 +35,17 @@ def test_results_are_typed_by_evaluation_only():
 
     assert evaluation.RobustnessResults.__module__ == "timm_augmix_plugin.evaluation.results"
     assert not hasattr(hub, "RobustnessResults") and not hasattr(hub, "load_results")
+
+
+MODULES = sorted(str(p.relative_to(ROOT).with_suffix("")).replace("/", ".") for p in ROOT.rglob("*.py")
+                 if p.name not in ("__init__.py", "__main__.py"))
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_module_lists_its_public_names(name):
+    """One rule for every module: ``__all__`` names what other modules and users may import, and it exists."""
+    module = importlib.import_module(f"timm_augmix_plugin.{name}")
+    public = getattr(module, "__all__", None)
+    assert public is not None, f"{name}.py has no __all__"
+    assert len(set(public)) == len(public) and [n for n in public if not hasattr(module, n)] == []
+    assert [n for n in public if n.startswith("_")] == [], f"{name}: private names in __all__"

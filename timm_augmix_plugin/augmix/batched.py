@@ -40,6 +40,12 @@ from .ops import GEOMETRIC_OPS, OPS, get_op
 from .pil_ops import rotation_matrix
 from .sampling import AugMixParams, OpParams, ViewChoices, draw_view_choices
 
+__all__ = [
+    "BatchedAugMix", "BatchedAugMixParams", "affine", "apply_batched_op", "autocontrast", "brightness", "color",
+    "contrast", "equalize", "geometric_matrices", "geometric_matrices_by_index", "op_arguments", "posterize",
+    "rotation_table", "sample_batched_params", "sharpness", "solarize"
+]
+
 # ITU-R 601-2 luma in PIL's fixed point (RGB -> L conversion)
 _LUMA = (19595, 38470, 7471)
 

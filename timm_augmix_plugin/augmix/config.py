@@ -22,6 +22,8 @@ import difflib
 import re
 from dataclasses import dataclass
 
+__all__ = ["AugMixConfig", "POLICY_NAME", "is_plugin_policy", "misspelled_policy_error", "parse_policy"]
+
 POLICY_NAME = "augmix_paper"
 _NUMERIC_TOKEN = re.compile(r"^(fill|s|w|d|a)(-?\d+(?:\.\d+)?)$")
 

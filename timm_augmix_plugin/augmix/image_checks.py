@@ -10,6 +10,8 @@ from PIL import Image
 
 from ..utils.images import to_rgb
 
+__all__ = ["MIN_IMAGE_SIDE", "ensure_rgb_image"]
+
 #: The translate range is a third of the image side; below this the op set is degenerate.
 MIN_IMAGE_SIDE = 3
 

@@ -34,6 +34,12 @@ from PIL import Image, ImageEnhance
 from .ops import AugMixOp, get_op
 from .sampling import OpParams
 
+__all__ = [
+    "ENHANCERS", "affine_bilinear", "affine_bilinear_array", "apply_op", "apply_op_any", "apply_table",
+    "autocontrast", "autocontrast_tables", "equalize", "is_identity", "kernel_affine_coeffs", "pil_affine", "rotate",
+    "rotation_matrix", "translate"
+]
+
 #: The PIL enhancer class of each enhance op (the op records mark which ops are enhance ops).
 ENHANCERS = {
     "color": ImageEnhance.Color,

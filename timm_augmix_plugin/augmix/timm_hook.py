@@ -29,6 +29,8 @@ from .config import is_plugin_policy, misspelled_policy_error
 from .factory import cifar_crop_padding
 from .transform import AugMixPaper, NormalizedToTensor
 
+__all__ = ["CIFAR_CROP_MODE", "install", "uninstall"]
+
 #: The plugin's value of timm's ``train_crop_mode``: the paper's CIFAR crop (zero padding + random crop).
 CIFAR_CROP_MODE = "augmix_cifar"
 

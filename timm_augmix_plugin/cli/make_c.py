@@ -31,16 +31,16 @@ __all__ = ["add_arguments", "run", "prepare_image", "load_source", "Source"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the make-c options on ``parser``."""
-    from .shared_options import add_source_options, add_work_options
+    from .shared_options import add_generator_options
 
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the layout list in --help readable
-    add_source_options(parser, size_help="image size and parameter table (default: 32 for CIFAR, 224 otherwise)")
-    parser.add_argument("--layout", choices=("auto", "cifar", "imagenet"), default="auto",
-                        help="output layout (auto: cifar for --size 32, imagenet otherwise)")
-    parser.add_argument("--corruptions", default="benchmark",
-                        help="'benchmark' (15), 'extra' (4), 'all' (19) or a comma-separated list of names")
-    add_work_options(parser, batch_help="images per work unit (default: 1000 at 32 px, 250 at 64 px, 32 at 224 px)",
-                     limit_help="use only the first N images (quick trials)")
+    add_generator_options(
+        parser, size_help="image size and parameter table (default: 32 for CIFAR, 224 otherwise)",
+        layouts=("auto", "cifar", "imagenet"),
+        layout_help="output layout (auto: cifar for --size 32, imagenet otherwise)",
+        names_flag="--corruptions", names_default="benchmark",
+        names_help="'benchmark' (15), 'extra' (4), 'all' (19) or a comma-separated list of names",
+        batch_help="images per work unit (default: 1000 at 32 px, 250 at 64 px, 32 at 224 px)",
+        limit_help="use only the first N images (quick trials)")
     parser.add_argument("--overwrite", action="store_true",
                         help="--out holds a set made from other images or settings: remove it and generate anew")
 

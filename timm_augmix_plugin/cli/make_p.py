@@ -30,16 +30,16 @@ __all__ = ["add_arguments", "run", "parse_perturbations"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the make-p options on ``parser``."""
-    from .shared_options import add_source_options, add_work_options
+    from .shared_options import add_generator_options
 
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    add_source_options(parser, size_help="frame size and parameter table (default: 32 for CIFAR, 224 otherwise)")
-    parser.add_argument("--layout", choices=("auto", "cifar", "frames"), default="auto",
-                        help="output layout (auto: cifar for --size 32, frames otherwise)")
-    parser.add_argument("--perturbations", default="test",
-                        help="'test' (10), 'validation' (4), 'all' (14) or a comma-separated list of names")
-    add_work_options(parser, batch_help="images per work unit (default: 250 at 32 px, 50 at 64 px, 4 at 224 px)",
-                     limit_help="use only N images, evenly spread over the dataset (quick or CPU-sized sets)")
+    add_generator_options(
+        parser, size_help="frame size and parameter table (default: 32 for CIFAR, 224 otherwise)",
+        layouts=("auto", "cifar", "frames"),
+        layout_help="output layout (auto: cifar for --size 32, frames otherwise)",
+        names_flag="--perturbations", names_default="test",
+        names_help="'test' (10), 'validation' (4), 'all' (14) or a comma-separated list of names",
+        batch_help="images per work unit (default: 250 at 32 px, 50 at 64 px, 4 at 224 px)",
+        limit_help="use only N images, evenly spread over the dataset (quick or CPU-sized sets)")
 
 
 def parse_perturbations(spec: str) -> tuple[str, ...]:

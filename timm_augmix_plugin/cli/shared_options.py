@@ -3,7 +3,7 @@
 ``eval-c`` and ``eval-p`` load a model the same way (:func:`add_model_options`), share their data and run/output
 options (:func:`add_data_options`, :func:`add_run_output_options`) and run the same way (:func:`config_from_args`,
 :func:`run_evaluation`, :func:`standalone_main`); ``make-c`` and ``make-p`` read their source images and split their
-work the same way (:func:`add_source_options`, :func:`add_work_options`).
+work the same way (:func:`add_generator_options`).
 """
 from __future__ import annotations
 
@@ -15,8 +15,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["add_data_options", "add_model_options", "add_run_output_options", "add_source_options", "add_work_options",
-           "config_from_args", "expand_names", "resolve_generation", "run_evaluation", "standalone_main", "write_generated"]
+__all__ = [
+    "add_data_options",
+    "add_generator_options",
+    "add_model_options",
+    "add_run_output_options",
+    "config_from_args",
+    "expand_names",
+    "resolve_generation",
+    "run_evaluation",
+    "standalone_main",
+    "write_generated",
+]
 
 _ConfigT = TypeVar("_ConfigT")
 
@@ -67,18 +77,20 @@ def add_run_output_options(parser: argparse.ArgumentParser, *, out_help: str, pl
     o.add_argument("--cpu", action="store_true", help="run on CPU even when an accelerator is available")
 
 
-def add_source_options(parser: argparse.ArgumentParser, size_help: str) -> None:
-    """``--data``, ``--out`` and ``--size`` of the generators (make-c, make-p)."""
+def add_generator_options(parser: argparse.ArgumentParser, *, size_help: str, layouts: tuple[str, ...],
+                          layout_help: str, names_flag: str, names_default: str, names_help: str, batch_help: str,
+                          limit_help: str) -> None:
+    """The options of the generators (make-c, make-p), in their ``--help`` order: ``--data``, ``--out``, ``--size``,
+    ``--layout``, the names option (``--corruptions`` / ``--perturbations``), ``--seed``, ``--workers``,
+    ``--batch-size``, ``--limit``, ``--download-root``, ``--no-progress``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the layout list in --help readable
     parser.add_argument("--data", required=True,
                         help="image folder (class sub-folders), .tar of one, or 'cifar10' / 'cifar100' (test split, "
                              "downloaded by torchvision into --download-root)")
     parser.add_argument("--out", required=True, type=Path, help="output directory")
     parser.add_argument("--size", type=int, default=None, choices=(32, 64, 224), help=size_help)
-
-
-def add_work_options(parser: argparse.ArgumentParser, *, batch_help: str, limit_help: str) -> None:
-    """``--seed``, ``--workers``, ``--batch-size``, ``--limit``, ``--download-root``, ``--no-progress`` of the
-    generators."""
+    parser.add_argument("--layout", choices=layouts, default="auto", help=layout_help)
+    parser.add_argument(names_flag, default=names_default, help=names_help)
     parser.add_argument("--seed", type=int, default=0, help="base seed (results do not depend on --workers)")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                         help="worker processes (default: min(2, CPUs)); 0 runs in this process")
@@ -109,7 +121,7 @@ def expand_names(spec: str, groups: dict[str, tuple[str, ...]], valid: tuple[str
 
 def resolve_generation(args: argparse.Namespace, other_layout: str,
                        batch_by_size: dict[int, int]) -> tuple[int, str, int]:
-    """``(size, layout, batch)`` of a generator run from :func:`add_source_options` / :func:`add_work_options`.
+    """``(size, layout, batch)`` of a generator run from :func:`add_generator_options`.
 
     The size defaults to 32 for ``--data cifar10/cifar100`` and 224 otherwise; layout ``auto`` is ``cifar`` at 32 px
     and ``other_layout`` otherwise; the batch defaults to ``batch_by_size[size]``.

@@ -16,6 +16,8 @@ from timm_augmix_plugin.augmix import BatchedAugMix
 from ..utils.seeds import process_seed
 from .recipe import Recipe
 
+__all__ = ["DeviceAugMix"]
+
 
 class DeviceAugMix:
     """Batched per-sample AugMix for the training loop (see the module docstring)."""
