@@ -72,6 +72,7 @@ class ViewChoices:
 
 
 _SIGNED: dict[tuple[str, ...], np.ndarray] = {}
+_SIGNED_ON_DEVICE: dict[tuple[tuple[str, ...], str], torch.Tensor] = {}
 
 
 def _signed_table(ops: tuple[str, ...]) -> np.ndarray:
@@ -79,6 +80,15 @@ def _signed_table(ops: tuple[str, ...]) -> np.ndarray:
     if ops not in _SIGNED:
         _SIGNED[ops] = np.array([name in SIGNED_OPS for name in ops])
     return _SIGNED[ops]
+
+
+def _signed_table_on(ops: tuple[str, ...], device: torch.device) -> torch.Tensor:
+    """:func:`_signed_table` as a tensor on ``device``, copied there once (a copy per draw from pageable host memory
+    would wait for the device's queue: a host synchronisation in every batched draw)."""
+    key = (ops, str(device))
+    if key not in _SIGNED_ON_DEVICE:
+        _SIGNED_ON_DEVICE[key] = torch.from_numpy(_signed_table(ops)).to(device)
+    return _SIGNED_ON_DEVICE[key]
 
 
 def _as_index(x: Any) -> Any:
@@ -126,7 +136,7 @@ def _draw(config: AugMixConfig, batch_size: int, generator: torch.Generator | No
         mapped = _map_uniforms(u.numpy(), None if gammas is None else gammas.numpy(), config, len(ops),
                                _signed_table(ops), np)
     else:
-        mapped = _map_uniforms(u, gammas, config, len(ops), torch.from_numpy(_signed_table(ops)).to(device), torch)
+        mapped = _map_uniforms(u, gammas, config, len(ops), _signed_table_on(ops, device), torch)
     return ops, mapped
 
 
