@@ -148,11 +148,9 @@ class AugMixPaper:
         self.config = parse_policy(config) if isinstance(config, str) else config
         if output not in OUTPUTS:
             raise ValueError(f"AugMixPaper output must be one of {OUTPUTS}, got {output!r}.")
-        if output == "uint8" and mean is not None:
-            raise ValueError("AugMixPaper: output='uint8' cannot be normalised; drop mean/std or use output='float'.")
         self.output = output
         self.generator = generator
-        self.set_normalization(mean, std)
+        self.set_normalization(mean, std)  # refuses mean/std with output='uint8'
 
     def set_normalization(self, mean: Sequence[float] | None, std: Sequence[float] | None) -> None:
         """Normalise the output in the mixing pass with ``mean``/``std`` (None, None: float output in [0, 1])."""
