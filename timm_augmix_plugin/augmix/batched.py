@@ -494,11 +494,12 @@ class BatchedAugMix(nn.Module):
 
     def mix(self, images: torch.Tensor, params: BatchedAugMixParams, clean: torch.Tensor) -> torch.Tensor:
         """One normalised view: ``(1 - m) clean + m bias + scale * sum_i m w_i chain_i``."""
-        return self._mix_chains(self.chains(images, params), params, clean)
+        return self._mix_chains(self.chains(images, params), params.skip_weight, params.chain_weights, clean)
 
-    def _mix_chains(self, chains: torch.Tensor, params: BatchedAugMixParams, clean: torch.Tensor) -> torch.Tensor:
-        m = params.skip_weight.to(device=clean.device, dtype=torch.float32).view(-1, 1, 1, 1)
-        coeff = (params.chain_weights.to(clean.device) * m.view(-1, 1))
+    def _mix_chains(self, chains: torch.Tensor, skip_weight: torch.Tensor, chain_weights: torch.Tensor,
+                    clean: torch.Tensor) -> torch.Tensor:
+        m = skip_weight.to(device=clean.device, dtype=torch.float32).view(-1, 1, 1, 1)
+        coeff = (chain_weights.to(clean.device) * m.view(-1, 1))
         acc = chains[:, 0] * coeff[:, 0].view(-1, 1, 1, 1)
         for i in range(1, chains.shape[1]):
             acc.addcmul_(chains[:, i], coeff[:, i].view(-1, 1, 1, 1))
@@ -510,10 +511,13 @@ class BatchedAugMix(nn.Module):
         images, pixels = _as_uint8_batch(x)
         clean = torch.addcmul(self.bias, pixels, self.scale)
         b, size = images.shape[0], (images.shape[-1], images.shape[-2])
-        params = [self.make_params(b, size) for _ in range(self.num_views)]
-        # all views' chains in one pass (fewer kernel launches); each view keeps its own parameters
-        chains = self.chains(images.repeat(self.num_views, 1, 1, 1), BatchedAugMixParams.concat(params))
-        views = [self._mix_chains(chains[v * b:(v + 1) * b], p.to(images.device), clean) for v, p in enumerate(params)]
+        # all views' chains in one pass (fewer kernel launches); each view keeps its own parameters, rows v*b..(v+1)*b,
+        # and the parameters go to the device once (each pageable host-to-device copy waits for the stream)
+        params = BatchedAugMixParams.concat([self.make_params(b, size) for _ in range(self.num_views)])
+        params = params.to(images.device)
+        chains = self.chains(images.repeat(self.num_views, 1, 1, 1), params)
+        views = [self._mix_chains(chains[rows], params.skip_weight[rows], params.chain_weights[rows], clean)
+                 for rows in (slice(v * b, (v + 1) * b) for v in range(self.num_views))]
         return (clean, *views)
 
     def extra_repr(self) -> str:
