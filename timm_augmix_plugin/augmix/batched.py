@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
@@ -85,9 +85,8 @@ class BatchedAugMixParams(ViewChoices):
 
     def to(self, device: torch.device | str) -> BatchedAugMixParams:
         """The same parameters on ``device`` (non-blocking copies)."""
-        moved = {f: getattr(self, f).to(device, non_blocking=True) for f in
-                 ("chain_weights", "skip_weight", "depth", "op_index", "level", "negate", "argument")}
-        return BatchedAugMixParams(self.ops, **moved)
+        return BatchedAugMixParams(self.ops, **{f: getattr(self, f).to(device, non_blocking=True)
+                                                for f in _TENSOR_FIELDS})
 
     @staticmethod
     def concat(parts: Sequence[BatchedAugMixParams]) -> BatchedAugMixParams:
@@ -95,9 +94,11 @@ class BatchedAugMixParams(ViewChoices):
         ops = parts[0].ops
         if any(p.ops != ops for p in parts):
             raise ValueError("BatchedAugMixParams.concat needs parameters drawn from the same op list.")
-        return BatchedAugMixParams(ops, *(torch.cat([getattr(p, f) for p in parts]) for f in
-                                          ("chain_weights", "skip_weight", "depth", "op_index", "level", "negate",
-                                           "argument")))
+        return BatchedAugMixParams(ops, **{f: torch.cat([getattr(p, f) for p in parts]) for f in _TENSOR_FIELDS})
+
+
+#: The per-sample tensor fields of :class:`BatchedAugMixParams` (all but ``ops``).
+_TENSOR_FIELDS = tuple(f.name for f in fields(BatchedAugMixParams) if f.name != "ops")
 
 
 def op_arguments(ops: Sequence[str], op_index: torch.Tensor, level: torch.Tensor, negate: torch.Tensor,
