@@ -18,7 +18,7 @@ import torch
 
 from .config import AugMixConfig
 from .ops import SIGNED_OPS, op_argument, op_set
-from .rng import sample_gamma
+from .rng import _device_of, sample_gamma
 
 __all__ = [
     "MAX_RANDOM_DEPTH", "MIN_LEVEL", "AugMixParams", "OpParams", "ViewChoices", "draw_view_choices",
@@ -124,7 +124,7 @@ def _draw(config: AugMixConfig, batch_size: int, generator: torch.Generator | No
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
     ops = op_set(config.all_ops)
-    device = generator.device if generator is not None else torch.device("cpu")
+    device = _device_of(generator)
     width = config.width
     random_depth = config.depth == -1
     slots = width * (MAX_RANDOM_DEPTH if random_depth else config.depth)
