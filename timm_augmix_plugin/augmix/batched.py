@@ -133,7 +133,8 @@ def sample_batched_params(
         batch_size: number of samples.
         image_size: ``(width, height)`` (translate ranges depend on it).
         generator: torch generator; the parameters are drawn on its device (a CUDA generator keeps the sampling
-            on the GPU, with no host synchronisation). None uses torch's global CPU RNG.
+            on the GPU, with no host synchronisation for alpha = 1; other alphas' Gamma rejection loop checks on the
+            host). None uses torch's global CPU RNG.
     """
     draws = draw_view_choices(config, batch_size, generator)
     argument = op_arguments(draws.ops, draws.op_index, draws.level, draws.negate, image_size)

@@ -120,7 +120,8 @@ def _map_uniforms(u: Any, gammas: Any, config: AugMixConfig, n_ops: int, signed:
 
 def _draw(config: AugMixConfig, batch_size: int, generator: torch.Generator | None) -> tuple:
     """Draw the uniforms (one ``torch.rand`` row per view) and map them: with NumPy on the CPU (small batches cost
-    microseconds, not a torch op each), with torch on an accelerator (no host synchronisation)."""
+    microseconds, not a torch op each), with torch on an accelerator (no host synchronisation for the paper's
+    alpha = 1; other alphas draw Gammas by rejection, which checks for pending draws on the host)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
     ops = op_set(config.all_ops)
@@ -157,7 +158,8 @@ def draw_view_choices(
         config: the AugMix hyper-parameters.
         batch_size: number of views.
         generator: torch generator; the choices are drawn on its device (a CUDA generator keeps them on the GPU,
-            with no host synchronisation). None uses torch's global CPU RNG.
+            with no host synchronisation for alpha = 1; other alphas' Gamma rejection loop checks on the host). None
+            uses torch's global CPU RNG.
     """
     ops, (weights, skip, depth, op_index, level, negate) = _draw(config, batch_size, generator)
     as_tensor = torch.from_numpy if isinstance(weights, np.ndarray) else (lambda x: x)
