@@ -1,7 +1,7 @@
-"""What the -C and -P speed benchmarks share: one thread for every library, the CIFAR-10 test images from the shared
-tar, and best-of-N timings.
+"""What the speed benchmarks share: the CIFAR-10 test images from the shared tar (every benchmark), one thread for every
+library and best-of-N timings (the -C and -P benchmarks).
 
-The scripts set the OMP / MKL / OpenBLAS / numba thread counts to 1 themselves, before numpy loads.
+The -C and -P scripts set the OMP / MKL / OpenBLAS / numba thread counts to 1 themselves, before numpy loads.
 """
 from __future__ import annotations
 
@@ -20,14 +20,15 @@ __all__ = ["CIFAR_TAR", "best_of", "cifar_test_images", "one_thread"]
 CIFAR_TAR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpeg" / "test.tar"
 
 
-def cifar_test_images(n: int) -> list[Image.Image]:
-    """The first ``n`` CIFAR-10 test images (RGB, 32 px) of the shared tar; fewer, or none, without it."""
+def cifar_test_images(n: int, tar: Path = CIFAR_TAR) -> list[Image.Image]:
+    """The first ``n`` images (RGB) of ``tar``, by default the CIFAR-10 test images (32 px) of the shared tar; fewer,
+    or none without it."""
     images: list[Image.Image] = []
-    if not CIFAR_TAR.is_file():
+    if not tar.is_file():
         return images
-    with tarfile.open(CIFAR_TAR) as tf:
+    with tarfile.open(tar) as tf:
         for m in tf:
-            if m.isfile():
+            if m.isfile() and m.name.lower().endswith((".jpg", ".jpeg", ".png")):
                 images.append(Image.open(io.BytesIO(tf.extractfile(m).read())).convert("RGB"))
                 if len(images) >= n:
                     break

@@ -25,7 +25,8 @@ from timm.data import AugMixDataset, create_transform
 from torch.utils.data import Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from augmix_throughput import DEFAULT_TAR, load_images  # same images as the transform benchmark
+from _one_core import CIFAR_TAR
+from augmix_throughput import load_images  # same images as the transform benchmark
 
 import timm_augmix_plugin  # noqa: F401  (installs the hooks)
 from timm_augmix_plugin.constants import CIFAR_MEAN, CIFAR_STD
@@ -70,7 +71,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7, help="alternating timed passes per peer (median reported)")
     parser.add_argument("--crop-mode", default=None,
                         help="train_crop_mode for the plugin peer (e.g. augmix_cifar); timm's peer keeps timm's RRC")
-    parser.add_argument("--data", type=Path, default=DEFAULT_TAR, help="CIFAR-10 test tar (optional)")
+    parser.add_argument("--data", type=Path, default=CIFAR_TAR, help="CIFAR-10 test tar (optional)")
     parser.add_argument("--clock", choices=("process", "wall"), default="process",
                         help="CPU time of this process (robust on a shared machine; the default) or wall time")
     args = parser.parse_args()

@@ -21,14 +21,13 @@ same run; by default the CPU time of the process is the clock (``--clock wall`` 
 from __future__ import annotations
 
 import argparse
-import io
-import tarfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
+from _one_core import CIFAR_TAR, cifar_test_images
 from PIL import Image, ImageOps
 from timm.data.auto_augment import augment_and_mix_transform
 from torchvision import transforms
@@ -39,9 +38,6 @@ from timm_augmix_plugin.augmix import AugMixPaper
 from timm_augmix_plugin.augmix.batched import BatchedAugMix
 from timm_augmix_plugin.augmix.transform import AugMixJSD
 from timm_augmix_plugin.constants import CIFAR_MEAN, CIFAR_STD
-
-DEFAULT_TAR = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg" / "test.tar"
-
 
 # ---- the paper's procedure, re-stated (reference-facts 1.1-1.2) --------------------------------------------------
 
@@ -112,14 +108,8 @@ class PaperAugMix:
 
 def load_images(count: int, size: int, tar_path: Path) -> tuple[list[Image.Image], str]:
     """``count`` RGB images of ``size`` px: CIFAR-10 test images when the tar exists, synthetic ones otherwise."""
-    images: list[Image.Image] = []
+    images = cifar_test_images(count, tar_path)
     if tar_path.is_file():
-        with tarfile.open(tar_path) as tar:
-            for member in tar:
-                if member.isfile() and member.name.lower().endswith((".jpg", ".jpeg", ".png")):
-                    images.append(Image.open(io.BytesIO(tar.extractfile(member).read())).convert("RGB"))
-                    if len(images) == count:
-                        break
         source = f"CIFAR-10 test ({tar_path.name})"
     else:
         rng = np.random.default_rng(0)
@@ -199,7 +189,7 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
                         help="device of the batched path")
     parser.add_argument("--repeats", type=int, default=2, help="timed passes per peer; the best one is reported")
-    parser.add_argument("--data", type=Path, default=DEFAULT_TAR, help="CIFAR-10 test tar (optional)")
+    parser.add_argument("--data", type=Path, default=CIFAR_TAR, help="CIFAR-10 test tar (optional)")
     parser.add_argument("--clock", choices=("process", "wall"), default="process",
                         help="CPU time of this process (robust on a shared machine; the default) or wall time; "
                              "GPU runs always use wall time")

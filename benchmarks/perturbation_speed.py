@@ -66,9 +66,9 @@ def main() -> None:
         frames = perturb(images[:1], name, seed=0).shape[1]
         print(f"| {name} | {frames} | {tp:.3f} | {tr:.2f} | {tr / tp:.1f}x |")
     print(f"| **all 10** | | **{total_p:.2f}** | **{total_r:.1f}** | **{total_r / total_p:.1f}x** |")
-    hours = 10000 * total_p / 1e3 / max(args.workers, 1) / 60
-    print(f"\nAll of CIFAR-10-P (10k images x 10 perturbations) projected: {hours:.1f} min of generation on "
-          f"{args.workers} worker processes (reference path: {10000 * total_r / 1e3 / max(args.workers, 1) / 3600:.1f} h)")
+    seconds_p, seconds_r = (10000 * total / 1e3 / max(args.workers, 1) for total in (total_p, total_r))
+    print(f"\nAll of CIFAR-10-P (10k images x 10 perturbations) projected: {seconds_p / 60:.1f} min of generation on "
+          f"{args.workers} worker processes (reference path: {seconds_r / 3600:.1f} h)")
 
 
 if __name__ == "__main__":

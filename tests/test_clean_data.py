@@ -2,7 +2,6 @@
 that opens images: training data, eval-c / eval-p clean data, make-c, make-p and JPEG packs."""
 from __future__ import annotations
 
-import argparse
 import tarfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -10,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from PIL import Image
+from test_eval_p import run_make_p
 from test_make_c import run_make_c
 
 from timm_augmix_plugin.augmix import ensure_rgb_image
@@ -43,12 +43,6 @@ def _recipe(root: Path) -> Recipe:
                  "num_workers": 0, "mean": [0.5] * 3, "std": [0.25] * 3},
         "train": {"epochs": 1, "output_dir": str(root.parent / "run")},
     })
-
-
-def run_make_p(*argv: str) -> int:
-    parser = argparse.ArgumentParser()
-    make_p.add_arguments(parser)
-    return make_p.run(parser.parse_args([*argv, "--workers", "0", "--no-progress"]))
 
 
 # ---- the RGB policy ----------------------------------------------------------------------------------------------
@@ -136,8 +130,8 @@ def test_rgba_is_refused_with_one_message_by_every_entry_point(tmp_path, capsys)
     assert f"make-c: error: {message}" in capsys.readouterr().err
     assert not (tmp_path / "c" / "contrast.npy").exists()
 
-    assert run_make_p("--data", str(folder), "--out", str(tmp_path / "p"), "--size", "32",
-                      "--perturbations", "brightness") == 2
+    assert run_make_p(["--data", str(folder), "--out", str(tmp_path / "p"), "--size", "32",
+                       "--perturbations", "brightness"]) == 2
     assert f"make-p: error: {message}" in capsys.readouterr().err
     assert not (tmp_path / "p" / "brightness.npy").exists()
 

@@ -401,7 +401,7 @@ def load_trained_model(
         model, arch, weights = _from_folder(path, model_name, num_classes)
     else:
         if path.is_file() and not path.name.endswith(".safetensors"):
-            read_safetensors(path)  # raises the no-pickle error
+            read_safetensors(path)  # raises its "not a .safetensors file" error, naming the accepted forms
         if not model_name:
             raise ValueError(
                 f"{path} is a bare weights file; say which timm architecture it belongs to with --model "

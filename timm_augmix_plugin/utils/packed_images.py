@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import os
-import tarfile
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -84,19 +83,19 @@ class JpegPack:
 
 def _read_files(source: Path):
     """(name, label, bytes) per image in timm's dataset order (:func:`.clean_data.open_image_dataset`), plus the
-    class names."""
+    class names. The bytes come through the dataset's reader, which has already indexed the folder or tar."""
     from .clean_data import dataset_classes, dataset_labels, open_image_dataset
 
     dataset = open_image_dataset(source)
     labels = [int(t) for t in dataset_labels(dataset)]
     classes = tuple(dataset_classes(dataset) or ())
     names = [dataset.reader.filename(i) for i in range(len(labels))]
-    if source.is_file():
-        with tarfile.open(source) as tar:
-            members = {m.name: m for m in tar.getmembers()}
-            data = [tar.extractfile(members[name]).read() for name in names]
-    else:
-        data = [(source / name).read_bytes() for name in names]
+
+    def file_bytes(index: int) -> bytes:
+        with dataset.reader[index][0] as f:
+            return f.read()
+
+    data = [file_bytes(i) for i in range(len(labels))]
     return [n.removeprefix("./") for n in names], labels, data, classes
 
 
