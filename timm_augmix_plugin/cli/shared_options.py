@@ -199,9 +199,8 @@ def standalone_main(module_name: str, command: str, argv: list[str] | None = Non
     ``add_arguments`` and calls its ``run``."""
     import importlib
 
-    from ..utils.cpu_processes import die_with_launcher, maybe_relaunch
+    from ..utils.cpu_processes import maybe_relaunch
 
-    die_with_launcher()
     relaunched = maybe_relaunch(module_name, sys.argv[1:] if argv is None else argv)
     if relaunched is not None:
         return relaunched

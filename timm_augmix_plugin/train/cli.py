@@ -27,9 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, load and validate the recipe, train. Returns the process exit code."""
-    from ..utils.cpu_processes import die_with_launcher, maybe_relaunch
+    from ..utils.cpu_processes import maybe_relaunch
 
-    die_with_launcher()
     relaunched = maybe_relaunch("timm_augmix_plugin.train", sys.argv[1:] if argv is None else argv)
     if relaunched is not None:
         return relaunched

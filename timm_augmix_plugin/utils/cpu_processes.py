@@ -93,7 +93,8 @@ def launched() -> bool:
 def die_with_launcher() -> None:
     """When started by a launcher, end this process (SIGTERM) as soon as the launcher ends, however it ends.
 
-    A no-op for a process started by hand (``python -m ...``) and off Linux. Called first by the entry points.
+    A no-op for a process started by hand (``python -m ...``) and off Linux. Called first by the entry points
+    (through :func:`maybe_relaunch`).
     """
     if not launched():
         return
@@ -119,7 +120,9 @@ def _free_port() -> int:
 
 
 def maybe_relaunch(module: str, argv: list[str]) -> int | None:
-    """Restart ``python -m module argv`` as N local CPU processes if asked for; returns their exit code, else None."""
+    """The entry points' first step: end this process with its launcher (:func:`die_with_launcher`), then restart
+    ``python -m module argv`` as N local CPU processes if asked for; returns their exit code, else None."""
+    die_with_launcher()  # this process ends with `accelerate launch`, torch.distributed.run with this process
     nproc = requested_cpu_processes()
     if nproc <= 1:
         return None
@@ -129,7 +132,6 @@ def maybe_relaunch(module: str, argv: list[str]) -> int | None:
     cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--nnodes=1",
            "--master_addr=127.0.0.1", f"--master_port={_free_port()}", "-m", module, *argv]
     print(f"accelerate launch --cpu --num_processes {nproc}: starting {nproc} CPU processes (gloo)", file=sys.stderr)
-    die_with_launcher()  # this process ends with `accelerate launch`, torch.distributed.run with this process
     return subprocess.call(cmd, env=env, preexec_fn=_torchrun_dies_with_us)
 
 
