@@ -1,7 +1,7 @@
 """Readers of -P sequence sets, and sequences made on the fly from clean images.
 
 Every dataset here yields ``(frames, label, group)`` with ``frames`` a uint8 tensor (T, H, W, 3); normalisation
-happens batched in :mod:`.stability_runner`.
+happens batched in :func:`.p_pipeline.predict_stability`.
 
 Layouts:
   cifar   ``<perturbation>.npy`` uint8 (N, T, H, W, 3) + ``labels.npy`` (N,): the released CIFAR-10-P / CIFAR-100-P
