@@ -246,6 +246,19 @@ def test_readers_reject_wrong_layouts(tmp_path):
         CifarPReader(tmp_path, ["rotate"], num_classes=4)
 
 
+@pytest.mark.parametrize("name", ["rotate.npy", "labels.npy"])
+def test_cifar_p_reader_names_what_is_wrong_with_a_bad_npy(tmp_path, name):
+    np.save(tmp_path / "labels.npy", np.zeros(3, np.int64))
+    np.save(tmp_path / "rotate.npy", np.zeros((3, 5, 32, 32, 3), np.uint8))
+    path = tmp_path / name
+    path.write_bytes(path.read_bytes()[:-8])
+    with pytest.raises(ValueError, match=rf"{name} is truncated: .*`timm-augmix make-p`"):
+        CifarPReader(tmp_path, ["rotate"])
+    np.save(path, np.array([object()] * 3), allow_pickle=True)
+    with pytest.raises(ValueError, match="never loaded; -P files are uint8 arrays"):
+        CifarPReader(tmp_path, ["rotate"])
+
+
 def test_eval_p_generate_needs_a_reference_size(tmp_path, model_dir, clean_folder, capsys):
     assert run_eval_p(["--model", f"local-dir:{model_dir}", "--generate", "--clean-data", str(clean_folder),
                        "--img-size", "48", "--out", str(tmp_path / "r.json")]) == 2
