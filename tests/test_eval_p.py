@@ -246,6 +246,19 @@ def test_readers_reject_wrong_layouts(tmp_path):
         CifarPReader(tmp_path, ["rotate"], num_classes=4)
 
 
+@pytest.mark.parametrize("name", ["rotate.npy", "labels.npy"])
+def test_cifar_p_reader_names_what_is_wrong_with_a_bad_npy(tmp_path, name):
+    np.save(tmp_path / "labels.npy", np.zeros(3, np.int64))
+    np.save(tmp_path / "rotate.npy", np.zeros((3, 5, 32, 32, 3), np.uint8))
+    path = tmp_path / name
+    path.write_bytes(path.read_bytes()[:-8])
+    with pytest.raises(ValueError, match=rf"{name} is truncated: .*`timm-augmix make-p`"):
+        CifarPReader(tmp_path, ["rotate"])
+    np.save(path, np.array([object()] * 3), allow_pickle=True)
+    with pytest.raises(ValueError, match="never loaded; -P files are uint8 arrays"):
+        CifarPReader(tmp_path, ["rotate"])
+
+
 def test_eval_p_generate_needs_a_reference_size(tmp_path, model_dir, clean_folder, capsys):
     assert run_eval_p(["--model", f"local-dir:{model_dir}", "--generate", "--clean-data", str(clean_folder),
                        "--img-size", "48", "--out", str(tmp_path / "r.json")]) == 2
@@ -328,6 +341,24 @@ def test_card_shows_p_results_and_refuses_p_only(tmp_path, model_dir):
     p_only = write_results(only_p, tmp_path / "p" / "results.json")
     with pytest.raises(ValueError, match="holds only -P results"):
         build_hub_folder(model_dir, p_only, tmp_path / "hub" / "n", recipe=recipe)
+
+
+def test_card_metadata_names_the_p_normalizer():
+    from timm_augmix_plugin.evaluation.results import RobustnessResults
+    from timm_augmix_plugin.hub import build_card_data
+
+    doc = make_results("a" * 64, "wrn16_1")
+    ratios = {"rotate": 80.0, "snow": 90.0}
+    doc.update(schema_version=2, perturbation=p_block(flip_rate=ratios, top5_distance_ratio=ratios, mfr=85.0,
+                                                      mt5d=85.0, normalizer="runs/base/results.json"))
+    data = build_card_data(RobustnessResults.from_dict(doc), model_name="m")
+    p_results = {r.metric_type: r for r in data.eval_results if r.dataset_type == "cifar10-p"}
+    assert sorted(p_results) == ["mean_flip_probability", "mean_top5_distance", "mfr", "mt5d"]
+    assert p_results["mfr"].metric_name == "mFR (%, normalised by the baseline results.json)"
+    assert p_results["mt5d"].metric_name == "mT5D (%, normalised by the baseline results.json)"
+    assert p_results["mean_flip_probability"].metric_name == "Mean flip probability (%, mFP, unnormalised)"
+    assert {r.dataset_name for r in p_results.values()} == {"CIFAR-10-P"} and p_results["mfr"].metric_value == 85.0
+    assert "cifar10-p" in data.tags and "mfr" in data.metrics
 
 
 def test_sequence_helper_matches_make_p(made_p, clean_folder):

@@ -109,13 +109,14 @@ def _check_labels(labels: np.ndarray, num_classes: int | None, where: str) -> No
         )
 
 
-def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
-    """``np.load`` of a -C ``.npy`` file (never pickle) with messages that say what is wrong with a bad file.
+def load_npy(path: Path, mmap: bool = False, benchmark: str = "-C") -> np.ndarray:
+    """``np.load`` of a -C (or -P: ``benchmark="-P"``) ``.npy`` file (never pickle) with messages that say what is
+    wrong with a bad file, and to regenerate it with ``make-c`` (``make-p``).
 
     Raises:
         ValueError: not a .npy file, an object (pickle) array, or a file shorter than its header announces.
     """
-    fix = "re-download or re-extract it, or regenerate the set with `timm-augmix make-c`"
+    fix = f"re-download or re-extract it, or regenerate the set with `timm-augmix make-{benchmark[1:].lower()}`"
     try:
         with open(path, "rb") as fh:
             version = np.lib.format.read_magic(fh)
@@ -126,8 +127,8 @@ def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
     except (ValueError, EOFError, OSError, SyntaxError) as err:
         raise ValueError(f"{path} is not a readable .npy array file ({err}); {fix}") from None
     if dtype.hasobject:
-        raise ValueError(f"{path} holds Python objects (pickle), which are never loaded; -C files are uint8 arrays. "
-                         f"{fix[0].upper()}{fix[1:]}")
+        raise ValueError(f"{path} holds Python objects (pickle), which are never loaded; {benchmark} files are uint8 "
+                         f"arrays. {fix[0].upper()}{fix[1:]}")
     expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     size = path.stat().st_size
     if size < expected:

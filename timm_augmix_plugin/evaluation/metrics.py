@@ -12,8 +12,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-# the names are corruptions/'s (their owner); re-exported here for the eval-c code that reads them from metrics
-
 __all__ = [
     "ALEXNET_CLEAN_ERROR", "ALEXNET_ERRORS", "ALEXNET_MEAN_ERRORS", "RMS_ALL_BINS", "RMS_REFERENCE_SKIP_LAST_BIN",
     "adaptive_bin_edges", "alexnet_errors_percent", "calibration_summary", "error_rate",

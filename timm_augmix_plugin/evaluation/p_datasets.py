@@ -1,7 +1,7 @@
 """Readers of -P sequence sets, and sequences made on the fly from clean images.
 
 Every dataset here yields ``(frames, label, group)`` with ``frames`` a uint8 tensor (T, H, W, 3); normalisation
-happens batched in :mod:`.stability_runner`.
+happens batched in :func:`.p_pipeline.predict_stability`.
 
 Layouts:
   cifar   ``<perturbation>.npy`` uint8 (N, T, H, W, 3) + ``labels.npy`` (N,): the released CIFAR-10-P / CIFAR-100-P
@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 from ..corruptions.prepare import prepare_context_image
 from ..perturbations import ALL_PERTURBATIONS, perturb
 from ..utils.images import load_rgb_sample, open_rgb
-from .datasets import ArraySplit, _check_labels, subset_indices
+from .datasets import ArraySplit, _check_labels, load_npy, subset_indices
 
 __all__ = ["ArraySequences", "CifarPReader", "FramesPReader", "GeneratedSequences", "detect_p_layout"]
 
@@ -59,7 +59,7 @@ class CifarPReader:
         if not labels_path.is_file():
             raise FileNotFoundError(f"{labels_path} is missing; a CIFAR-P folder holds <perturbation>.npy files of "
                                     "shape (N, T, H, W, 3) and labels.npy of shape (N,)")
-        self.labels = np.load(labels_path).astype(np.int64)
+        self.labels = load_npy(labels_path, benchmark="-P").astype(np.int64)
         if self.labels.ndim != 1:
             raise ValueError(f"{labels_path} must be 1-D (one label per video), got shape {self.labels.shape}")
         _check_labels(self.labels, num_classes, str(labels_path))
@@ -69,7 +69,7 @@ class CifarPReader:
             if not path.is_file():
                 raise FileNotFoundError(f"{path} is missing; pass --perturbations with the ones present, or make it "
                                         f"with `timm-augmix make-p --out {self.root} --perturbations {name}`")
-            arr = np.load(path, mmap_mode="r")
+            arr = load_npy(path, mmap=True, benchmark="-P")
             if arr.dtype != np.uint8 or arr.ndim != 5 or arr.shape[-1] != 3 or arr.shape[2] != arr.shape[3]:
                 raise ValueError(f"{path} must be uint8 of shape (N, T, H, W, 3) with H == W (CIFAR-10-P layout), "
                                  f"got {arr.dtype} {arr.shape}; a -C file (N, H, W, 3) is not a -P set")

@@ -126,8 +126,15 @@ def summarize_stability(per_video: dict[str, dict[str, np.ndarray]], frames: dic
     return block
 
 
-def _datasets(cfg: EvalPConfig, loaded: LoadedModel, names: list[str], clean: Dataset | None,
-              ) -> tuple[dict[str, Dataset], dict[str, int], str, str]:
+def _layout(cfg: EvalPConfig) -> str:
+    """How the sequences are read: ``generated`` (``--generate``), else the -P folder's layout."""
+    if cfg.generate:
+        return "generated"
+    return detect_p_layout(cfg.p_data) if cfg.layout == "auto" else cfg.layout
+
+
+def _datasets(cfg: EvalPConfig, loaded: LoadedModel, names: list[str], clean: Dataset | None, layout: str,
+              ) -> tuple[dict[str, Dataset], dict[str, int], str]:
     if cfg.generate:
         assert clean is not None
         side = input_hw(loaded.data_config)
@@ -139,8 +146,7 @@ def _datasets(cfg: EvalPConfig, loaded: LoadedModel, names: list[str], clean: Da
         indices = subset_indices(len(clean), cfg.limit)
         sets = {n: GeneratedSequences(clean, indices, n, size=size, seed=cfg.seed, size_table=cfg.size_table)
                 for n in names}
-        return sets, {n: frame_count(n, table) for n in names}, "generated", cfg.default_dataset_name()
-    layout = detect_p_layout(cfg.p_data) if cfg.layout == "auto" else cfg.layout
+        return sets, {n: frame_count(n, table) for n in names}, cfg.default_dataset_name()
     reader_cls = CifarPReader if layout == "cifar" else FramesPReader
     reader = reader_cls(cfg.p_data, names, loaded.num_classes)
     cfg.check_input_size(reader.image_size, loaded, str(cfg.p_data))
@@ -148,15 +154,14 @@ def _datasets(cfg: EvalPConfig, loaded: LoadedModel, names: list[str], clean: Da
     name = cfg.default_dataset_name()
     if (Path(cfg.p_data) / "make_p.json").is_file() and not name.endswith("-generated"):
         name += "-generated"  # made by make-p: never passed off as the released set
-    return sets, {n: reader.frames(n) for n in names}, layout, name
+    return sets, {n: reader.frames(n) for n in names}, name
 
 
-def _default_perturbations(cfg: EvalPConfig) -> list[str]:
+def _default_perturbations(cfg: EvalPConfig, layout: str) -> list[str]:
     if cfg.perturbations is not None:
         return list(cfg.perturbations)
     if cfg.generate:
         return list(TEST_PERTURBATIONS)
-    layout = detect_p_layout(cfg.p_data) if cfg.layout == "auto" else cfg.layout
     root = Path(cfg.p_data)
     present = [n for n in ALL_PERTURBATIONS if (root / (f"{n}.npy" if layout == "cifar" else n)).exists()]
     return [n for n in present if n in TEST_PERTURBATIONS] or present
@@ -179,9 +184,10 @@ def evaluate_perturbations(cfg: EvalPConfig, *, accelerator=None) -> dict[str, A
             f"{cfg.out} holds results for other weights (sha256 {existing['weights_sha256'][:12]}...) than "
             f"{loaded.spec} ({loaded.weights_sha256[:12]}...); eval-p adds its section only to results of the same "
             "weights: pass another --out, or the model those results were made for")
-    names = _default_perturbations(cfg)
+    layout = _layout(cfg)
+    names = _default_perturbations(cfg, layout)
     clean = load_clean_data(cfg, setup)
-    sets, frames, layout, default_name = _datasets(cfg, loaded, names, clean)
+    sets, frames, default_name = _datasets(cfg, loaded, names, clean, layout)
     for n in names:
         if not is_noise(n) and cfg.difficulty >= frames[n]:
             raise ValueError(f"--difficulty {cfg.difficulty} leaves no frame pairs in {n}'s {frames[n]} frames")

@@ -66,10 +66,6 @@ class EvalCConfig(EvalConfig):
         return (("--rms-bin-size", self.rms_bin_size, 1), ("--ece-bins", self.ece_bins, 1))
 
 
-def _default_corruptions() -> tuple[str, ...]:
-    return BENCHMARK_CORRUPTIONS
-
-
 def _auto_style(layout: str, loaded: LoadedModel) -> str:
     imagenet_like = input_hw(loaded.data_config) == (224, 224) and loaded.num_classes == 1000
     if layout in ("imagenet", "generated") and imagenet_like:
@@ -134,7 +130,7 @@ def evaluate_corruptions(
     """
     setup = prepare_evaluation(cfg, accelerator)
     accelerator, loaded, baseline = setup.accelerator, setup.loaded, setup.baseline
-    corruptions = list(cfg.corruptions) if cfg.corruptions is not None else list(_default_corruptions())
+    corruptions = list(cfg.corruptions) if cfg.corruptions is not None else list(BENCHMARK_CORRUPTIONS)
     clean_ds = load_clean_data(cfg, setup)
     corrupted_ds, groups, layout, default_name = _build_corrupted(cfg, loaded, corruptions, clean_ds, corrupt_fn)
 

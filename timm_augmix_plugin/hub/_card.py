@@ -53,52 +53,44 @@ def build_card_data(
     results have them (ImageNet style), and the RMS calibration error over all corrupted images.
     """
     names = benchmark_names(results.dataset)
-
     normalizer = _normalizer_label(results.mce_normalizer)
+    clean_set, corrupted_set = (names.clean_id, names.clean_name), (names.corrupted_id, names.corrupted_name)
 
-    def result(metric: str, value: float, *, clean: bool) -> EvalResult:
+    def result(metric: str, value: float, dataset: tuple[str, str], normalizer: str = "") -> EvalResult:
+        """One model-index entry on ``dataset`` (id, name); a normalised metric's name says its ``normalizer``."""
         name = METRIC_NAMES[metric]
-        if metric in ("mce", "relative_mce"):
+        if metric in ("mce", "relative_mce", "mfr", "mt5d"):
             name = f"{name[:-1]}, normalised by {normalizer})"
         return EvalResult(
-            task_type=TASK_TYPE, task_name=TASK_NAME,
-            dataset_type=names.clean_id if clean else names.corrupted_id,
-            dataset_name=names.clean_name if clean else names.corrupted_name,
-            dataset_split="test",
-            metric_type=metric, metric_name=name, metric_value=round(float(value), 4),
+            task_type=TASK_TYPE, task_name=TASK_NAME, dataset_type=dataset[0], dataset_name=dataset[1],
+            dataset_split="test", metric_type=metric, metric_name=name, metric_value=round(float(value), 4),
         )
 
     eval_results = []
     if results.clean_error is not None:
-        eval_results.append(result("error", results.clean_error, clean=True))
-    eval_results.append(result("mean_corruption_error", results.mean_corruption_error, clean=False))
+        eval_results.append(result("error", results.clean_error, clean_set))
+    eval_results.append(result("mean_corruption_error", results.mean_corruption_error, corrupted_set))
     if results.mce is not None:
-        eval_results.append(result("mce", results.mce, clean=False))
+        eval_results.append(result("mce", results.mce, corrupted_set, normalizer))
     if results.relative_mce is not None:
-        eval_results.append(result("relative_mce", results.relative_mce, clean=False))
-    eval_results.append(result("rms_calibration_error", results.corrupted["rms_calibration_error"], clean=False))
+        eval_results.append(result("relative_mce", results.relative_mce, corrupted_set, normalizer))
+    eval_results.append(result("rms_calibration_error", results.corrupted["rms_calibration_error"], corrupted_set))
     if results.clean is not None:
-        eval_results.append(result("rms_calibration_error", results.clean["rms_calibration_error"], clean=True))
+        eval_results.append(result("rms_calibration_error", results.clean["rms_calibration_error"], clean_set))
 
     tags = list(dict.fromkeys((*BASE_TAGS, names.clean_id.split("/")[-1], names.corrupted_id)))
     metrics = ["error", "mean_corruption_error", "rms_calibration_error"]
     stability = results.perturbation
     if stability is not None:  # -P results (eval-p): mFP and mean top-5 distance, mFR / mT5D when normalised
-        p_id, p_name = perturbation_names(stability.dataset)
+        p_set = perturbation_names(stability.dataset)
         p_normalizer = _normalizer_label(stability.normalizer)
         for metric in ("mean_flip_probability", "mean_top5_distance", "mfr", "mt5d"):
             value = getattr(stability, metric)
             if value is None:
                 continue
-            name = METRIC_NAMES[metric]
-            if metric in ("mfr", "mt5d"):
-                name = f"{name[:-1]}, normalised by {p_normalizer})"
-            eval_results.append(EvalResult(
-                task_type=TASK_TYPE, task_name=TASK_NAME, dataset_type=p_id, dataset_name=p_name,
-                dataset_split="test", metric_type=metric, metric_name=name,
-                metric_value=round(float(value), 4)))
+            eval_results.append(result(metric, value, p_set, p_normalizer))
             metrics.append(metric)
-        tags = list(dict.fromkeys((*tags, "perturbation-stability", p_id)))
+        tags = list(dict.fromkeys((*tags, "perturbation-stability", p_set[0])))
     return ModelCardData(
         library_name="timm",
         pipeline_tag=TASK_TYPE,

@@ -34,6 +34,15 @@ _ALIASES = {"cifar-10-c": "cifar10-c", "cifar-100-c": "cifar100-c", "tinyimagene
             "imagenet-1k-c": "imagenet-c", "in1k-c": "imagenet-c"}
 
 
+def _split_slug(dataset: str, aliases: dict[str, str]) -> tuple[str, str, bool]:
+    """A results ``dataset`` as ``(slug, base, generated)``: the slug (lower case, ``_`` -> ``-``), its base (the
+    ``-generated`` suffix split off, known aliases resolved) and whether it was regenerated."""
+    slug = dataset.strip().lower().replace("_", "-")
+    generated = slug.endswith(GENERATED_SUFFIX)
+    base = slug[: -len(GENERATED_SUFFIX)] if generated else slug
+    return slug, aliases.get(base, base), generated
+
+
 def benchmark_names(dataset: str) -> BenchmarkNames:
     """Card names for the -C dataset slug found in ``results.json`` (``cifar10-c``, ``imagenet-c``, ...).
 
@@ -41,10 +50,7 @@ def benchmark_names(dataset: str) -> BenchmarkNames:
     the slug without its ``-c`` suffix. Sets eval-c generated on the fly (``<name>-c-generated``) are named after
     their base benchmark but marked as regenerated, so the card never passes them off as the released files.
     """
-    slug = dataset.strip().lower().replace("_", "-")
-    generated = slug.endswith(GENERATED_SUFFIX)
-    base = slug[: -len(GENERATED_SUFFIX)] if generated else slug
-    base = _ALIASES.get(base, base)
+    slug, base, generated = _split_slug(dataset, _ALIASES)
     if base in _KNOWN:
         names = _KNOWN[base]
     else:
@@ -69,10 +75,7 @@ def perturbation_names(dataset: str) -> tuple[str, str]:
 
     Sets made by ``make-p`` or ``eval-p --generate`` (``<name>-generated``) are marked as regenerated.
     """
-    slug = dataset.strip().lower().replace("_", "-")
-    generated = slug.endswith(GENERATED_SUFFIX)
-    base = slug[: -len(GENERATED_SUFFIX)] if generated else slug
-    base = _ALIASES_P.get(base, base)
+    _, base, generated = _split_slug(dataset, _ALIASES_P)
     ident, name = _KNOWN_P.get(base, (base, base if generated else dataset))
     if generated:
         return f"{ident}{GENERATED_SUFFIX}", f"{name} (regenerated)"
