@@ -38,6 +38,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ..augmix.factory import cifar_crop_padding
 from ..utils.packed_images import read_pack
 from ..utils.seeds import process_seed
 from .engine import NonFiniteLossError, build_model, build_optimizer, build_scheduler, resolve_normalization
@@ -285,7 +286,7 @@ def _train_resident(run: ResidentRun) -> dict:
     if train_x.shape[-2:] != (size, size):
         raise ValueError(f"The training pack holds {tuple(train_x.shape[-2:])} images but data.img_size={size}; "
                          "the resident trainer crops at the stored size (set data.img_size to match).")
-    pad = size // 8
+    pad = cifar_crop_padding(size)  # the DataLoader path's crop padding
     padded = F.pad(train_x, (pad, pad, pad, pad))  # zero fill, as RandomCrop(padding=...)
     del train_x
     batch = recipe.data.batch_size
