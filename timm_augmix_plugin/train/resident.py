@@ -184,10 +184,17 @@ def _atomic_save(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _planned_recipe(recipe: Recipe, epochs: int) -> Recipe:
+def _apply_plan(recipe: Recipe, epochs: int, optimizer, steps_per_epoch: int, global_step: int, out: Path):
+    """The recipe with ``epochs`` epochs (written to ``out/recipe.yaml``) and its per-step schedule at
+    ``global_step``; returns ``(planned recipe, scheduler or None)``."""
     raw = recipe.to_dict()
     raw["train"]["epochs"] = int(epochs)
-    return Recipe.from_dict(raw, source="planned recipe")
+    plan_recipe = Recipe.from_dict(raw, source="planned recipe")
+    plan_recipe.to_yaml(out / "recipe.yaml")
+    scheduler = build_scheduler(plan_recipe, optimizer, steps_per_epoch)
+    if scheduler is not None:
+        scheduler.step_update(global_step)
+    return plan_recipe, scheduler
 
 
 class _Progress:
@@ -327,13 +334,9 @@ def _train_resident(run: ResidentRun) -> dict:
         generator.set_state(state["generator"])
         epoch, global_step, planned = state["epoch"], state["global_step"], state["planned_epochs"]
         say(f"resumed from {ckpt_dir} at epoch {epoch} (update {global_step}, plan {planned} epochs)")
-    plan_recipe = _planned_recipe(recipe, planned or t.epochs)
-    scheduler = build_scheduler(plan_recipe, optimizer, steps_per_epoch)
-    if scheduler is not None:
-        scheduler.step_update(global_step)
+    plan_recipe, scheduler = _apply_plan(recipe, planned or t.epochs, optimizer, steps_per_epoch, global_step, out)
     metrics = MetricsLog(out / "metrics.jsonl")
     metrics.truncate_after(global_step)
-    plan_recipe.to_yaml(out / "recipe.yaml")
 
     def save_checkpoint() -> None:
         tag = global_step
@@ -412,11 +415,7 @@ def _train_resident(run: ResidentRun) -> dict:
             remaining = run.time_budget_s - (now - started)
             fit = int(remaining // (prepared - epoch_start + step_ms * steps_per_epoch / 1000)) + 1
             planned = max(1, min(t.epochs, fit))
-            plan_recipe = _planned_recipe(recipe, planned)
-            plan_recipe.to_yaml(out / "recipe.yaml")
-            scheduler = build_scheduler(plan_recipe, optimizer, steps_per_epoch)
-            if scheduler is not None:
-                scheduler.step_update(global_step)
+            plan_recipe, scheduler = _apply_plan(recipe, planned, optimizer, steps_per_epoch, global_step, out)
             say(f"plan: {planned} of the recipe's {t.epochs} epochs fit the {run.time_budget_s:.0f} s budget "
                 f"(steady step {step_ms:.2f} ms)")
         last = epoch >= planned
