@@ -419,14 +419,15 @@ def _train_resident(run: ResidentRun) -> dict:
             say(f"plan: {planned} of the recipe's {t.epochs} epochs fit the {run.time_budget_s:.0f} s budget "
                 f"(steady step {step_ms:.2f} ms)")
         last = epoch >= planned
-        if last or epoch % max(1, recipe.eval.every_epochs) == 0:
+        evaluate_now = last or epoch % max(1, recipe.eval.every_epochs) == 0
+        if evaluate_now:
             clean_error, clean_loss = _evaluate(model, eval_x, eval_y, normalize, autocast, t.channels_last,
                                                 recipe.eval.batch_size)
             metrics.write("eval", epoch=epoch, step=global_step, clean_error=clean_error, clean_loss=clean_loss)
         stop = run.stop_after_epochs is not None and epoch >= run.stop_after_epochs and not last
         if last or stop or epoch % run.checkpoint_every_epochs == 0:
             save_checkpoint()
-        evaluated = f", clean error {clean_error:.2f}%" if last or epoch % max(1, recipe.eval.every_epochs) == 0 else ""
+        evaluated = f", clean error {clean_error:.2f}%" if evaluate_now else ""
         say(f"epoch {epoch}/{planned}: {epoch_s:.1f} s (inputs {prepared - epoch_start:.2f} s, step {step_ms:.2f} ms)"
             f"{evaluated}, elapsed {time.perf_counter() - started:.0f} s")
         if stop:
