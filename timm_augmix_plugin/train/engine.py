@@ -155,8 +155,9 @@ def _prepare_output_dir(recipe: Recipe, out: Path, resume_from: Path | None) -> 
     """
     moved_to = None
     if resume_from is None:
-        present = [name for name in RUN_OUTPUTS if (out / name).exists()
-                   and (name != "recipe.yaml" or any((out / n).exists() for n in RUN_OUTPUTS[:-1]))]
+        present = [name for name in RUN_OUTPUTS[:-1] if (out / name).exists()]  # all but recipe.yaml
+        if present and (out / "recipe.yaml").exists():  # recipe.yaml alone is no earlier run
+            present.append("recipe.yaml")
         if present:
             moved_to = out / PREVIOUS_RUNS / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
             suffix = 1
