@@ -22,7 +22,7 @@ from collections.abc import Callable
 import timm.loss
 import timm.loss._loss_factory as _lf
 
-from .factory import create_jsd_loss
+from .factory import DEFAULT_JSD_ALPHA, create_jsd_loss
 from .timm_originals import originals as _originals
 from .timm_originals import timm_create_classification_loss
 
@@ -33,7 +33,6 @@ _MODULES = (timm.loss, _lf)
 
 #: Prefix of the plugin's loss types: ``'jsd_' + <timm base loss type>``.
 JSD_PREFIX = "jsd_"
-DEFAULT_JSD_ALPHA = 12.0
 
 
 #: timm's unwrapped factory, whether or not the hook is installed (owned by :mod:`.timm_originals`).
