@@ -8,33 +8,23 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-
-from test_train import _fresh_accelerate_state  # noqa: F401 (autouse: fresh Accelerate singletons per test)
+from test_train import (
+    _fresh_accelerate_state,  # noqa: F401 (autouse: fresh Accelerate singletons per test)
+    tiny_recipe,
+)
 
 from timm_augmix_plugin.train import Recipe, engine, train
 from timm_augmix_plugin.train.checkpointing import CheckpointManager
 from timm_augmix_plugin.train.metrics_log import read_metrics
 from timm_augmix_plugin.utils.run_lock import FolderInUseError, FolderLock
 
-BATCH = 16
-
 
 def _recipe(out: Path, **train_kw) -> Recipe:
-    return Recipe.from_dict({
-        "name": "tiny",
-        "model": {"name": "test_vit", "kwargs": {"img_size": 16, "patch_size": 4}},
-        "data": {"dataset": "synthetic", "img_size": 16, "batch_size": BATCH, "num_workers": 0,
-                 "train_samples": 4 * BATCH, "eval_samples": 20},
-        "augmix": {"enabled": True, "num_splits": 3},
-        "loss": {"jsd": True},
-        "optim": {"lr": 0.05},
-        "train": {"epochs": 1, "output_dir": str(out), "log_every_steps": 1, **train_kw},
-        "eval": {"batch_size": 20},
-    })
+    """test_train's tiny AugMix + JSD recipe with 20 evaluation images and the ``train`` settings given."""
+    return tiny_recipe(out, data={"eval_samples": 20}, train=train_kw)
 
 
 def _with(recipe: Recipe, section: str, **values) -> Recipe:

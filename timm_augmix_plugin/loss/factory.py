@@ -9,15 +9,17 @@ from timm.loss import JsdCrossEntropy
 from .jsd import JsdLoss
 from .timm_originals import timm_create_classification_loss
 
-__all__ = ["SIGMOID_LOSS_TYPES", "create_jsd_loss"]
+__all__ = ["DEFAULT_JSD_ALPHA", "SIGMOID_LOSS_TYPES", "create_jsd_loss"]
 
 SIGMOID_LOSS_TYPES = ("bce",)
+#: Weight of the JSD consistency term unless given (the paper's lambda).
+DEFAULT_JSD_ALPHA = 12.0
 
 
 def create_jsd_loss(
         loss_type: str | None = "ce",
         num_splits: int = 3,
-        alpha: float = 12.0,
+        alpha: float = DEFAULT_JSD_ALPHA,
         **base_kwargs: Any,
 ) -> nn.Module:
     """JSD consistency loss over ``num_splits`` augmentation splits around timm's ``loss_type`` loss.

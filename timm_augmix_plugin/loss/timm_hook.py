@@ -22,7 +22,7 @@ from collections.abc import Callable
 import timm.loss
 import timm.loss._loss_factory as _lf
 
-from .factory import create_jsd_loss
+from .factory import DEFAULT_JSD_ALPHA, create_jsd_loss
 from .timm_originals import originals as _originals
 from .timm_originals import timm_create_classification_loss
 
@@ -33,7 +33,6 @@ _MODULES = (timm.loss, _lf)
 
 #: Prefix of the plugin's loss types: ``'jsd_' + <timm base loss type>``.
 JSD_PREFIX = "jsd_"
-DEFAULT_JSD_ALPHA = 12.0
 
 
 #: timm's unwrapped factory, whether or not the hook is installed (owned by :mod:`.timm_originals`).
@@ -52,26 +51,25 @@ def _wrap(original: Callable) -> Callable:
     def create_classification_loss(*args, jsd_alpha: float | None = None, **kwargs):
         bound = signature.bind(*args, **kwargs)
         loss_type = bound.arguments.get("loss_type")
-        if is_plugin_loss_type(loss_type):
-            splits = bound.arguments.get("jsd_splits", 0)
+        plugin_type = is_plugin_loss_type(loss_type)
+        if not plugin_type and jsd_alpha is None:
+            return original(*args, **kwargs)
+        splits = bound.arguments.get("jsd_splits", 0)
+        base_kwargs = {k: v for k, v in bound.arguments.items() if k not in ("loss_type", "jsd_splits")}
+        if plugin_type:
             if splits < 2:
                 raise ValueError(
                     f"loss_type={loss_type!r} needs jsd_splits >= 2 (clean + augmented views, 3 for the paper), "
                     f"got jsd_splits={splits}; e.g. create_classification_loss(loss_type={loss_type!r}, "
                     f"jsd_splits=3).")
-            base_kwargs = {k: v for k, v in bound.arguments.items() if k not in ("loss_type", "jsd_splits")}
             return create_jsd_loss(loss_type[len(JSD_PREFIX):], num_splits=splits,
                                    alpha=DEFAULT_JSD_ALPHA if jsd_alpha is None else jsd_alpha, **base_kwargs)
-        if jsd_alpha is not None:
-            if loss_type != "jsd":
-                raise ValueError(
-                    f"jsd_alpha={jsd_alpha} applies to loss_type='jsd' (timm's JsdCrossEntropy) or the plugin's "
-                    f"'jsd_<base>' types ('jsd_ce', 'jsd_bce', ...), got loss_type={loss_type!r}. For AugMix's JSD "
-                    f"around {loss_type or 'ce'!r} use loss_type='{JSD_PREFIX}{loss_type or 'ce'}' with jsd_splits=3.")
-            base_kwargs = {k: v for k, v in bound.arguments.items() if k not in ("loss_type", "jsd_splits")}
-            return create_jsd_loss("jsd", num_splits=bound.arguments.get("jsd_splits", 0), alpha=jsd_alpha,
-                                   **base_kwargs)
-        return original(*args, **kwargs)
+        if loss_type != "jsd":
+            raise ValueError(
+                f"jsd_alpha={jsd_alpha} applies to loss_type='jsd' (timm's JsdCrossEntropy) or the plugin's "
+                f"'jsd_<base>' types ('jsd_ce', 'jsd_bce', ...), got loss_type={loss_type!r}. For AugMix's JSD "
+                f"around {loss_type or 'ce'!r} use loss_type='{JSD_PREFIX}{loss_type or 'ce'}' with jsd_splits=3.")
+        return create_jsd_loss("jsd", num_splits=splits, alpha=jsd_alpha, **base_kwargs)
 
     create_classification_loss.__doc__ = (original.__doc__ or "") + (
         "\n    timm_augmix_plugin: loss_type='jsd_<base>' ('jsd_ce', 'jsd_bce', ...) with jsd_splits >= 2 wraps the"

@@ -48,7 +48,7 @@ class TrainState:
     step_in_epoch: int = 0
     global_step: int = 0
     last_good_loss: float = float("nan")
-    log_window: dict = field(default_factory=lambda: empty_log_window())
+    log_window: dict = field(default_factory=empty_log_window)
 
     def state_dict(self) -> dict:
         """Plain-data state for Accelerate."""

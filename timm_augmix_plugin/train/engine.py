@@ -87,10 +87,11 @@ def _sync_batchnorm(model: torch.nn.Module, sync_bn: bool | None, num_processes:
     """``train.sync_bn``: with several processes, BatchNorm over the global batch (default when the model has BN)."""
     from .global_bn import convert_global_batchnorm, has_batchnorm, unsupported_batchnorms
 
-    if num_processes == 1 or not has_batchnorm(model) or sync_bn is False:
-        if num_processes > 1 and sync_bn is False and has_batchnorm(model):
-            _logger.warning("train.sync_bn=false: BatchNorm statistics are per process, so the result depends on the "
-                            "number of processes.")
+    if num_processes == 1 or not has_batchnorm(model):
+        return model
+    if sync_bn is False:
+        _logger.warning("train.sync_bn=false: BatchNorm statistics are per process, so the result depends on the "
+                        "number of processes.")
         return model
     unsupported = unsupported_batchnorms(model)
     if unsupported:
@@ -154,8 +155,9 @@ def _prepare_output_dir(recipe: Recipe, out: Path, resume_from: Path | None) -> 
     """
     moved_to = None
     if resume_from is None:
-        present = [name for name in RUN_OUTPUTS if (out / name).exists()
-                   and (name != "recipe.yaml" or any((out / n).exists() for n in RUN_OUTPUTS[:-1]))]
+        present = [name for name in RUN_OUTPUTS[:-1] if (out / name).exists()]  # all but recipe.yaml
+        if present and (out / "recipe.yaml").exists():  # recipe.yaml alone is no earlier run
+            present.append("recipe.yaml")
         if present:
             moved_to = out / PREVIOUS_RUNS / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
             suffix = 1

@@ -38,6 +38,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ..augmix.factory import cifar_crop_padding
 from ..utils.packed_images import read_pack
 from ..utils.seeds import process_seed
 from .engine import NonFiniteLossError, build_model, build_optimizer, build_scheduler, resolve_normalization
@@ -183,10 +184,17 @@ def _atomic_save(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _planned_recipe(recipe: Recipe, epochs: int) -> Recipe:
+def _apply_plan(recipe: Recipe, epochs: int, optimizer, steps_per_epoch: int, global_step: int, out: Path):
+    """The recipe with ``epochs`` epochs (written to ``out/recipe.yaml``) and its per-step schedule at
+    ``global_step``; returns ``(planned recipe, scheduler or None)``."""
     raw = recipe.to_dict()
     raw["train"]["epochs"] = int(epochs)
-    return Recipe.from_dict(raw, source="planned recipe")
+    plan_recipe = Recipe.from_dict(raw, source="planned recipe")
+    plan_recipe.to_yaml(out / "recipe.yaml")
+    scheduler = build_scheduler(plan_recipe, optimizer, steps_per_epoch)
+    if scheduler is not None:
+        scheduler.step_update(global_step)
+    return plan_recipe, scheduler
 
 
 class _Progress:
@@ -285,7 +293,7 @@ def _train_resident(run: ResidentRun) -> dict:
     if train_x.shape[-2:] != (size, size):
         raise ValueError(f"The training pack holds {tuple(train_x.shape[-2:])} images but data.img_size={size}; "
                          "the resident trainer crops at the stored size (set data.img_size to match).")
-    pad = size // 8
+    pad = cifar_crop_padding(size)  # the DataLoader path's crop padding
     padded = F.pad(train_x, (pad, pad, pad, pad))  # zero fill, as RandomCrop(padding=...)
     del train_x
     batch = recipe.data.batch_size
@@ -326,13 +334,9 @@ def _train_resident(run: ResidentRun) -> dict:
         generator.set_state(state["generator"])
         epoch, global_step, planned = state["epoch"], state["global_step"], state["planned_epochs"]
         say(f"resumed from {ckpt_dir} at epoch {epoch} (update {global_step}, plan {planned} epochs)")
-    plan_recipe = _planned_recipe(recipe, planned or t.epochs)
-    scheduler = build_scheduler(plan_recipe, optimizer, steps_per_epoch)
-    if scheduler is not None:
-        scheduler.step_update(global_step)
+    plan_recipe, scheduler = _apply_plan(recipe, planned or t.epochs, optimizer, steps_per_epoch, global_step, out)
     metrics = MetricsLog(out / "metrics.jsonl")
     metrics.truncate_after(global_step)
-    plan_recipe.to_yaml(out / "recipe.yaml")
 
     def save_checkpoint() -> None:
         tag = global_step
@@ -411,22 +415,19 @@ def _train_resident(run: ResidentRun) -> dict:
             remaining = run.time_budget_s - (now - started)
             fit = int(remaining // (prepared - epoch_start + step_ms * steps_per_epoch / 1000)) + 1
             planned = max(1, min(t.epochs, fit))
-            plan_recipe = _planned_recipe(recipe, planned)
-            plan_recipe.to_yaml(out / "recipe.yaml")
-            scheduler = build_scheduler(plan_recipe, optimizer, steps_per_epoch)
-            if scheduler is not None:
-                scheduler.step_update(global_step)
+            plan_recipe, scheduler = _apply_plan(recipe, planned, optimizer, steps_per_epoch, global_step, out)
             say(f"plan: {planned} of the recipe's {t.epochs} epochs fit the {run.time_budget_s:.0f} s budget "
                 f"(steady step {step_ms:.2f} ms)")
         last = epoch >= planned
-        if last or epoch % max(1, recipe.eval.every_epochs) == 0:
+        evaluate_now = last or epoch % max(1, recipe.eval.every_epochs) == 0
+        if evaluate_now:
             clean_error, clean_loss = _evaluate(model, eval_x, eval_y, normalize, autocast, t.channels_last,
                                                 recipe.eval.batch_size)
             metrics.write("eval", epoch=epoch, step=global_step, clean_error=clean_error, clean_loss=clean_loss)
         stop = run.stop_after_epochs is not None and epoch >= run.stop_after_epochs and not last
         if last or stop or epoch % run.checkpoint_every_epochs == 0:
             save_checkpoint()
-        evaluated = f", clean error {clean_error:.2f}%" if last or epoch % max(1, recipe.eval.every_epochs) == 0 else ""
+        evaluated = f", clean error {clean_error:.2f}%" if evaluate_now else ""
         say(f"epoch {epoch}/{planned}: {epoch_s:.1f} s (inputs {prepared - epoch_start:.2f} s, step {step_ms:.2f} ms)"
             f"{evaluated}, elapsed {time.perf_counter() - started:.0f} s")
         if stop:
