@@ -71,6 +71,7 @@ def test_pack_restores_every_file_and_timms_order(tmp_path):
         img, label = ds[i]
         assert pack.jpeg_bytes(i) == (folder / pack.names[i]).read_bytes()
         assert np.array_equal(np.asarray(img), images[i]) and label == pack.labels[i]
+    assert np.array_equal(pack.decode(threads=1, indices=[7, 0, 14]), images[[7, 0, 14]])  # only those decoded
     assert pack.classes == CLASSES
     out = pack.write_folder(tmp_path / "restored")
     assert sorted(p.read_bytes() for p in out.rglob("*.jpg")) == sorted(p.read_bytes() for p in folder.rglob("*.jpg"))

@@ -147,7 +147,7 @@ def _load_images(pack_path: Path, limit: int | None, device: torch.device) -> tu
 
     pack = read_pack(pack_path)
     keep = subset_indices(len(pack), limit)  # evenly spread, so a small subset still has every class
-    images, labels = pack.decode()[keep], pack.labels[keep]
+    images, labels = pack.decode(indices=keep.tolist()), pack.labels[keep]  # only the kept images are decoded
     x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().to(device)
     return x, torch.from_numpy(labels).to(device)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,9 +55,9 @@ class JpegPack:
         """The original file of image ``index``, byte for byte."""
         return self.prefix + self.blob[self.offsets[index]:self.offsets[index + 1]].tobytes()
 
-    def decode(self, threads: int | None = None) -> np.ndarray:
-        """All images as (N, H, W, 3) uint8 RGB (PIL's decoder and the RGB policy of :func:`.images.to_rgb`, several
-        threads; every image must have one size)."""
+    def decode(self, threads: int | None = None, indices: Sequence[int] | None = None) -> np.ndarray:
+        """All images, or those at ``indices`` in that order, as (N, H, W, 3) uint8 RGB (PIL's decoder and the RGB
+        policy of :func:`.images.to_rgb`, several threads; every image must have one size)."""
         from .images import open_rgb
 
         def one(i: int) -> np.ndarray:
@@ -64,7 +65,7 @@ class JpegPack:
 
         threads = threads or min(16, os.cpu_count() or 1)
         with ThreadPoolExecutor(threads) as pool:
-            images = list(pool.map(one, range(len(self)), chunksize=256))
+            images = list(pool.map(one, range(len(self)) if indices is None else indices, chunksize=256))
         shapes = {im.shape for im in images}
         if len(shapes) != 1:
             raise ValueError(f"The pack holds images of several sizes {sorted(shapes)[:4]}; decode() stacks one size "
