@@ -6,8 +6,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..corruptions.api import MIN_SIDE, as_numpy_images
-from ..utils.seeds import fresh_seed, indexed_generators
+from ..corruptions.api import MIN_SIDE, as_numpy_images, resolve_seed
+from ..utils.seeds import indexed_generators
 from .params import PerturbationParams, check_name, context_size, resolve_p_params
 from .sequences import SEQUENCE_FUNCTIONS
 
@@ -56,8 +56,7 @@ def perturb(images: Any, name: str, seed: int | None = None, size_table: int | N
         (2, 16, 32, 32, 3)
     """
     check_name(name)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+    seed = resolve_seed(seed)
     if isinstance(start_index, bool) or not isinstance(start_index, (int, np.integer)) or start_index < 0:
         raise ValueError(f"start_index must be a non-negative integer, got {start_index!r}")
     arr, kind, device = as_numpy_images(images)
@@ -84,7 +83,6 @@ def perturb(images: Any, name: str, seed: int | None = None, size_table: int | N
                          "timm_augmix_plugin.corruptions.prepare.prepare_context_image")
     work = _centre(batch, need)
     fn = SEQUENCE_FUNCTIONS[name]
-    seed = fresh_seed() if seed is None else int(seed)
     out = np.empty((n, params.frames, crop, crop, 3), dtype=np.uint8)
     chunk = max(1, _CHUNK_PIXELS // (need * need * params.frames))
     for lo in range(0, n, chunk):
