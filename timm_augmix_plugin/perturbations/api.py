@@ -8,18 +8,13 @@ import torch
 
 from ..corruptions.api import MIN_SIDE, as_numpy_images, resolve_seed
 from ..utils.seeds import indexed_generators
-from .params import PerturbationParams, check_name, context_size, resolve_p_params
+from .params import check_name, context_size, resolve_p_params
 from .sequences import SEQUENCE_FUNCTIONS
 
-__all__ = ["perturb", "sequence_params"]
+__all__ = ["perturb"]
 
 # Frames per internal chunk: about a million pixels (33 CIFAR sequences of 31 frames, one 224 px sequence).
 _CHUNK_PIXELS = 1 << 20
-
-
-def sequence_params(name: str, crop: int, size_table: int | None = None) -> PerturbationParams:
-    """The parameters (frame count, values) of ``name`` for output frames of ``crop`` pixels."""
-    return resolve_p_params(name, crop, size_table)
 
 
 def _centre(arr: np.ndarray, crop: int) -> np.ndarray:
