@@ -24,11 +24,10 @@ EPILOG = """examples:
 
 
 def _names(value: str) -> list[str]:
-    from ..perturbations import ALL_PERTURBATIONS, TEST_PERTURBATIONS, VALIDATION_PERTURBATIONS
+    from ..perturbations.params import PERTURBATION_GROUPS
 
-    groups = {"test": TEST_PERTURBATIONS, "validation": VALIDATION_PERTURBATIONS, "all": ALL_PERTURBATIONS}
-    if value in groups:
-        return list(groups[value])
+    if value in PERTURBATION_GROUPS:
+        return list(PERTURBATION_GROUPS[value])
     names = [v.strip() for v in value.split(",") if v.strip()]
     if not names:
         raise argparse.ArgumentTypeError("expected comma-separated perturbation names, 'test', 'validation' or 'all'")

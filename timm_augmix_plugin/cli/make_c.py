@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -64,13 +64,10 @@ class Source:
     """Images of the input dataset, read lazily: ``load(i)`` gives the PIL image, plus label/class/file per index."""
 
     length: int
-    loader: Any
+    load: Callable[[int], Image.Image]
     labels: list[int]
     class_names: list[str]
     filenames: list[str]
-
-    def load(self, index: int) -> Image.Image:
-        return self.loader(index)
 
 
 def load_source(data: str, download_root: Path) -> Source:

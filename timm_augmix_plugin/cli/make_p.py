@@ -22,7 +22,7 @@ import numpy as np
 from timm_augmix_plugin.cli import make_c
 from timm_augmix_plugin.corruptions.prepare import prepare_context_image
 from timm_augmix_plugin.corruptions.writer import PreparedImages
-from timm_augmix_plugin.perturbations import ALL_PERTURBATIONS, TEST_PERTURBATIONS, VALIDATION_PERTURBATIONS
+from timm_augmix_plugin.perturbations.params import ALL_PERTURBATIONS, PERTURBATION_GROUPS
 from timm_augmix_plugin.perturbations.writer import write_perturbations
 
 __all__ = ["add_arguments", "run", "parse_perturbations"]
@@ -46,8 +46,7 @@ def parse_perturbations(spec: str) -> tuple[str, ...]:
     """Expand 'test' / 'validation' / 'all' / 'a,b,c' into validated perturbation names."""
     from .shared_options import expand_names
 
-    groups = {"test": TEST_PERTURBATIONS, "validation": VALIDATION_PERTURBATIONS, "all": ALL_PERTURBATIONS}
-    return expand_names(spec, groups, ALL_PERTURBATIONS, "--perturbations", "perturbation")
+    return expand_names(spec, PERTURBATION_GROUPS, ALL_PERTURBATIONS, "--perturbations", "perturbation")
 
 
 def _context(src: make_c.Source, i: int, size: int) -> np.ndarray:

@@ -11,7 +11,7 @@ from ..utils.seeds import fresh_seed, image_generators
 from . import blur, digital, noise, spatter, weather
 from .params import ALL_CORRUPTIONS, SizeParams, resolve_params
 
-__all__ = ["corrupt", "get_corruption", "CORRUPTION_FUNCTIONS", "MIN_SIDE", "as_numpy_images"]
+__all__ = ["corrupt", "get_corruption", "CORRUPTION_FUNCTIONS", "MIN_SIDE", "as_numpy_images", "resolve_seed"]
 
 CorruptionFn = Callable[[np.ndarray, SizeParams, list], np.ndarray]
 
@@ -48,6 +48,20 @@ def get_corruption(name: str) -> CorruptionFn:
     if not isinstance(name, str) or name not in CORRUPTION_FUNCTIONS:
         raise ValueError(f"Unknown corruption {name!r}. Valid names: {', '.join(ALL_CORRUPTIONS)}")
     return CORRUPTION_FUNCTIONS[name]
+
+
+def resolve_seed(seed: int | None) -> int:
+    """A user seed as an int, or fresh OS entropy for ``None`` (:func:`corrupt`,
+    :func:`~timm_augmix_plugin.perturbations.perturb`).
+
+    Raises:
+        ValueError: not a non-negative integer or None.
+    """
+    if seed is None:
+        return fresh_seed()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+    return int(seed)
 
 
 def as_numpy_images(images: Any) -> tuple[np.ndarray, str, Any]:
@@ -97,8 +111,7 @@ def corrupt(images: Any, name: str, severity: int, seed: int | None = None, size
     if isinstance(severity, bool) or not isinstance(severity, (int, np.integer)) or not 1 <= int(severity) <= 5:
         raise ValueError(f"severity must be an integer in 1..5, got {severity!r}")
     severity = int(severity)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+    seed = resolve_seed(seed)
     if not isinstance(start_index, (int, np.integer)) or start_index < 0:
         raise ValueError(f"start_index must be a non-negative integer, got {start_index!r}")
     arr, kind, device = as_numpy_images(images)
@@ -112,7 +125,6 @@ def corrupt(images: Any, name: str, severity: int, seed: int | None = None, size
     if min(h, w) < MIN_SIDE:
         raise ValueError(f"images must be at least {MIN_SIDE}x{MIN_SIDE} pixels, got {h}x{w}")
     params = resolve_params(name, severity, h, w, size_table)
-    seed = fresh_seed() if seed is None else int(seed)
     out = np.empty_like(batch)
     chunk = max(1, _CHUNK_PIXELS // (h * w))
     for lo in range(0, n, chunk):

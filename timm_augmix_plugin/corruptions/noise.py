@@ -100,9 +100,10 @@ def _uniforms(shape: tuple[int, ...], rngs: list[np.random.Generator]) -> np.nda
     return u
 
 
-def _sample(x: np.ndarray, kind: str, c: float, rngs: list[np.random.Generator]) -> np.ndarray:
+def sample_noise(x: np.ndarray, kind: str, c: float, rngs: list[np.random.Generator]) -> np.ndarray:
     """Inverse-transform sampling with one uniform per sub-pixel, from raw random words and integer thresholds
-    (identical draws to ``sample_from_cdf`` on ``rng.random(dtype=float32)``)."""
+    (identical draws to ``sample_from_cdf`` on ``rng.random(dtype=float32)``); the -P noise sequences draw their
+    frames with it too."""
     words = _random_words(x.shape, rngs)
     out = np.empty_like(x)
     thresholds, guide = _integer_tables(kind, float(c))
@@ -111,18 +112,14 @@ def _sample(x: np.ndarray, kind: str, c: float, rngs: list[np.random.Generator])
     return out
 
 
-#: Public name of the sampler (the -P noise sequences draw their frames with it).
-sample_noise = _sample
-
-
 def gaussian_noise(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator]) -> np.ndarray:
     """Additive N(0, c) noise on [0, 1] values."""
-    return _sample(x, "gaussian", p.value, rngs)
+    return sample_noise(x, "gaussian", p.value, rngs)
 
 
 def shot_noise(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator]) -> np.ndarray:
     """Poisson(x * c) / c."""
-    return _sample(x, "shot", p.value, rngs)
+    return sample_noise(x, "shot", p.value, rngs)
 
 
 def impulse_noise(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator]) -> np.ndarray:
@@ -135,4 +132,4 @@ def impulse_noise(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator])
 
 def speckle_noise(x: np.ndarray, p: SizeParams, rngs: list[np.random.Generator]) -> np.ndarray:
     """Multiplicative noise x + x * N(0, c)."""
-    return _sample(x, "speckle", p.value, rngs)
+    return sample_noise(x, "speckle", p.value, rngs)

@@ -6,20 +6,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..corruptions.api import MIN_SIDE, as_numpy_images
-from ..utils.seeds import fresh_seed, indexed_generators
-from .params import PerturbationParams, check_name, context_size, resolve_p_params
+from ..corruptions.api import MIN_SIDE, as_numpy_images, resolve_seed
+from ..utils.seeds import indexed_generators
+from .params import check_name, context_size, resolve_p_params
 from .sequences import SEQUENCE_FUNCTIONS
 
-__all__ = ["perturb", "sequence_params"]
+__all__ = ["perturb"]
 
 # Frames per internal chunk: about a million pixels (33 CIFAR sequences of 31 frames, one 224 px sequence).
 _CHUNK_PIXELS = 1 << 20
-
-
-def sequence_params(name: str, crop: int, size_table: int | None = None) -> PerturbationParams:
-    """The parameters (frame count, values) of ``name`` for output frames of ``crop`` pixels."""
-    return resolve_p_params(name, crop, size_table)
 
 
 def _centre(arr: np.ndarray, crop: int) -> np.ndarray:
@@ -56,8 +51,7 @@ def perturb(images: Any, name: str, seed: int | None = None, size_table: int | N
         (2, 16, 32, 32, 3)
     """
     check_name(name)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+    seed = resolve_seed(seed)
     if isinstance(start_index, bool) or not isinstance(start_index, (int, np.integer)) or start_index < 0:
         raise ValueError(f"start_index must be a non-negative integer, got {start_index!r}")
     arr, kind, device = as_numpy_images(images)
@@ -84,7 +78,6 @@ def perturb(images: Any, name: str, seed: int | None = None, size_table: int | N
                          "timm_augmix_plugin.corruptions.prepare.prepare_context_image")
     work = _centre(batch, need)
     fn = SEQUENCE_FUNCTIONS[name]
-    seed = fresh_seed() if seed is None else int(seed)
     out = np.empty((n, params.frames, crop, crop, 3), dtype=np.uint8)
     chunk = max(1, _CHUNK_PIXELS // (need * need * params.frames))
     for lo in range(0, n, chunk):

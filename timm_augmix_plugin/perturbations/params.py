@@ -19,9 +19,9 @@ from typing import Any
 
 from ..corruptions.params import select_table
 
-__all__ = ["TEST_PERTURBATIONS", "VALIDATION_PERTURBATIONS", "ALL_PERTURBATIONS", "NOISE_PERTURBATIONS",
-           "GEOMETRIC_PERTURBATIONS", "PerturbationParams", "resolve_p_params", "context_size", "frame_count",
-           "is_noise"]
+__all__ = ["TEST_PERTURBATIONS", "VALIDATION_PERTURBATIONS", "ALL_PERTURBATIONS", "PERTURBATION_GROUPS",
+           "NOISE_PERTURBATIONS", "GEOMETRIC_PERTURBATIONS", "PerturbationParams", "resolve_p_params", "context_size",
+           "frame_count", "is_noise"]
 
 TEST_PERTURBATIONS: tuple[str, ...] = (
     "gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "snow",
@@ -29,6 +29,9 @@ TEST_PERTURBATIONS: tuple[str, ...] = (
 )
 VALIDATION_PERTURBATIONS: tuple[str, ...] = ("speckle_noise", "gaussian_blur", "spatter", "shear")
 ALL_PERTURBATIONS: tuple[str, ...] = TEST_PERTURBATIONS + VALIDATION_PERTURBATIONS
+#: The groups that make-p's and eval-p's ``--perturbations`` accept by name.
+PERTURBATION_GROUPS: dict[str, tuple[str, ...]] = {
+    "test": TEST_PERTURBATIONS, "validation": VALIDATION_PERTURBATIONS, "all": ALL_PERTURBATIONS}
 #: Sequences compared with their first frame by the flip probability (the reference tests ``'noise' in name``).
 NOISE_PERTURBATIONS: tuple[str, ...] = tuple(p for p in ALL_PERTURBATIONS if "noise" in p)
 #: Sequences the reference computes on the resized image before its centre crop (they move content in from outside
