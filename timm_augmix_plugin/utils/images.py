@@ -20,13 +20,15 @@ from typing import Any
 
 from PIL import Image
 
-__all__ = ["ALPHA_MODES", "CONVERTIBLE_MODES", "ImageModeError", "StrictImageDataset", "UnreadableImageError",
-           "load_rgb_sample", "open_rgb", "to_rgb"]
+__all__ = ["ALPHA_MODES", "CONVERTIBLE_MODES", "DECODE_ERRORS", "ImageModeError", "StrictImageDataset",
+           "UnreadableImageError", "load_rgb_sample", "open_rgb", "to_rgb"]
 
 #: Modes converted to RGB (grayscale becomes three equal channels).
 CONVERTIBLE_MODES = frozenset({"L", "P", "CMYK", "YCbCr", "LAB", "HSV", "1"})
 #: Modes with an alpha channel, refused (as is a palette image with transparency).
 ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+#: What Pillow raises for a truncated or corrupt file while decoding it.
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 
 class UnreadableImageError(ValueError):
@@ -103,7 +105,7 @@ def load_rgb_sample(dataset: Any, index: int) -> tuple[Image.Image, int]:
         img = open_rgb(source, f"{reader.filename(index)} (image {index})")
     except ImageModeError:
         raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+    except DECODE_ERRORS as err:
         raise UnreadableImageError(
             f"image {index} ({reader.filename(index)}) cannot be decoded: {err}. The file is truncated or corrupt; "
             "replace it or remove it from the dataset (no other image is read in its place).") from None

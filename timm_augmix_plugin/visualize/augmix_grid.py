@@ -14,6 +14,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..augmix import AugMixPaper, AugMixParams, ensure_rgb_image
 from ..utils.figures import save_figure
+from ..utils.images import DECODE_ERRORS
 
 __all__ = [
     "AugMixView", "DEFAULT_MAX_SIDE", "draw_augmix_grid", "load_image", "make_augmix_views", "save_augmix_grid"
@@ -55,7 +56,7 @@ def load_image(path: str | Path, max_side: int | None = DEFAULT_MAX_SIDE) -> Ima
         raise ValueError(
             f"{path} is not an image format Pillow can read; convert it to PNG or JPEG first."
         ) from e
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:  # truncated / corrupt data
+    except DECODE_ERRORS as e:  # truncated / corrupt data
         raise ValueError(f"{path} cannot be decoded ({e}); the file is truncated or corrupt.") from None
     img = ensure_rgb_image(img, what="timm-augmix show")
     if max_side is not None and max(img.size) > max_side:
