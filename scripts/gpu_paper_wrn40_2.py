@@ -182,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         evals[mode] = _run(cmd, log, work / f"eval_{mode}.log", env=env)
         logs[f"eval-{mode}"] = work / f"eval_{mode}.log"
     codes.update(_wait({f"eval-{m}": p for m, p in evals.items()}, log, logs))
+    from timm_augmix_plugin.evaluation.results import load_results
+
     summary = dict(codes=codes, runs={})
     for mode in RUNS:
         run_dir = work / mode
@@ -196,12 +198,12 @@ def main(argv: list[str] | None = None) -> int:
         log(f"card {mode} exited {code}")
         if code == 0:
             _tar(hub, out / f"hub_{mode}.tar")
-        res = json.loads(results.read_text())
+        res = load_results(results)
         trained = json.loads((run_dir / "summary.json").read_text())
-        summary["runs"][mode] = dict(trained, clean_error_eval=res.get("clean_error"),
-                                     mean_corruption_error=res.get("mean_corruption_error"))
-        log(f"{mode}: {trained['epochs']} epochs, clean error {res.get('clean_error'):.2f} %, CIFAR-10-C mean "
-            f"corruption error {res.get('mean_corruption_error'):.2f} %")
+        summary["runs"][mode] = dict(trained, clean_error_eval=res.clean_error,
+                                     mean_corruption_error=res.mean_corruption_error)
+        log(f"{mode}: {trained['epochs']} epochs, clean error {res.clean_error:.2f} %, CIFAR-10-C mean "
+            f"corruption error {res.mean_corruption_error:.2f} %")
 
     # logs, metrics, results (no weights: those are in hub_*.tar); $OUT returns at most 8 files
     progress = sorted(out.glob("*/progress.log"))
