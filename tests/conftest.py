@@ -28,10 +28,14 @@ def image_folder(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fresh_accelerate_state():
-    """Reset accelerate's process-wide singletons after the test, so that the next test (or test module) starts clean;
-    the modules whose tests create an ``Accelerator`` use it (``pytestmark = pytest.mark.usefixtures(...)``)."""
-    yield
+    """Reset accelerate's process-wide singletons before and after the test, so that each in-process run builds its
+    own ``Accelerator``; the modules whose tests create one use it (``pytestmark = pytest.mark.usefixtures(...)``)."""
     from accelerate.state import AcceleratorState, GradientState
 
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
+    def reset() -> None:
+        AcceleratorState._reset_state(reset_partial_state=True)
+        GradientState._reset_state()
+
+    reset()
+    yield
+    reset()

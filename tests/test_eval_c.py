@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import timm
 import torch
+from conftest import SHARED_DATA
 from PIL import Image
 
 from timm_augmix_plugin import corruptions
@@ -522,7 +523,7 @@ class TestBadInput:
 
 
 # -------------------------------------------------------------------------------------------------------- shared data
-SHARED_TEST_TAR = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg" / "test.tar"
+SHARED_TEST_TAR = SHARED_DATA / "test.tar"
 
 
 @pytest.mark.shared_data

@@ -11,15 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_train import (
-    _fresh_accelerate_state,  # noqa: F401 (autouse: fresh Accelerate singletons per test)
-    tiny_recipe,
-)
+from test_train import tiny_recipe
 
 from timm_augmix_plugin.train import Recipe, engine, train
 from timm_augmix_plugin.train.checkpointing import CheckpointManager
 from timm_augmix_plugin.train.metrics_log import read_metrics
 from timm_augmix_plugin.utils.run_lock import FolderInUseError, FolderLock
+
+pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
 
 
 def _recipe(out: Path, **train_kw) -> Recipe:

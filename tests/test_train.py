@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import SHARED_DATA
 
 from timm_augmix_plugin.train import NonFiniteLossError, Recipe, engine, load_recipe, train
 from timm_augmix_plugin.train.checkpointing import CheckpointManager
@@ -17,14 +18,7 @@ from timm_augmix_plugin.train.synthetic import CLASS_NAMES, SyntheticShapes
 BATCH = 16
 
 
-@pytest.fixture(autouse=True)
-def _fresh_accelerate_state():
-    """Each in-process run builds its own Accelerator; reset Accelerate's process-wide singletons around it."""
-    from accelerate.state import AcceleratorState
-
-    AcceleratorState._reset_state(True)
-    yield
-    AcceleratorState._reset_state(True)
+pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
 
 
 def tiny_recipe(out: Path, mode: str = "augmix_jsd", **sections) -> Recipe:
@@ -325,11 +319,10 @@ def test_quickstart_command_trains_and_says_where_the_outputs_are(tmp_path, caps
     assert load_recipe(out / "recipe.yaml").mode == "augmix_jsd"
 
 
-SHARED_CIFAR10 = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg"
 
 
 @pytest.mark.shared_data
-@pytest.mark.skipif(not (SHARED_CIFAR10 / "train.tar").is_file(), reason="shared CIFAR-10 tar files not present")
+@pytest.mark.skipif(not (SHARED_DATA / "train.tar").is_file(), reason="shared CIFAR-10 tar files not present")
 def test_cpu_recipe_reads_the_shared_cifar10_tars(monkeypatch):
     monkeypatch.chdir(Path(__file__).resolve().parents[1])  # the recipe's ../shared paths are relative to the repo
     recipe = load_recipe(Path("recipes") / "cpu_cifar10_wrn16_1_augmix_jsd.yaml",
